@@ -1,0 +1,67 @@
+# The single entry point: `make run` to chat over HTTP, `make test` to check everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+RASA := $(BIN)/rasa
+MODEL := models/dry-needling.tar.gz
+SPACY_MODEL := .spacy/en_clinic
+NLU_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(wildcard components/*.py)
+# rasa 3.6 needs Python 3.8-3.10: use PYTHON310 if given, else python3.10 on PATH, else pyenv's 3.10.13.
+PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.10.*/bin/python3.10 2>/dev/null | tail -n 1)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export HF_HUB_OFFLINE := 1
+export RASA_TELEMETRY_ENABLED := false
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: help install train validate run shell test lint clean
+
+help:
+	@echo "make run       set up, train if needed, serve at http://localhost:5005/webhooks/rest/webhook"
+	@echo "make shell     set up, train if needed, chat in the terminal"
+	@echo "make test      set up, train if needed, run the whole test suite"
+	@echo "make train     train the model (only when data or config changed)"
+	@echo "make validate  check the training data and domain"
+
+install: $(VENV)/.installed $(SPACY_MODEL)/meta.json
+
+$(VENV)/.installed: requirements.txt
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "error: Python 3.10 not found. rasa 3.6 needs Python 3.8-3.10." >&2; \
+	  echo "Install it (e.g. 'pyenv install 3.10.13') or run: make PYTHON310=/path/to/python3.10 ..." >&2; \
+	  exit 1; fi
+	@[ -x $(BIN)/python ] || { echo "Creating $(VENV) with $(PYTHON310)"; "$(PYTHON310)" -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade "pip==24.0"
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements.txt
+	@touch $@
+
+$(SPACY_MODEL)/meta.json: $(VENV)/.installed scripts/build_spacy_pipeline.py
+	$(BIN)/python scripts/build_spacy_pipeline.py $(SPACY_MODEL)
+
+train: $(MODEL)
+
+$(MODEL): $(NLU_INPUTS) | install
+	$(RASA) train --fixed-model-name dry-needling --out models
+	@touch $@
+
+validate: install
+	$(RASA) data validate --fail-on-warnings
+
+run: train
+	@exec scripts/run.sh
+
+shell: train
+	@exec scripts/run.sh shell
+
+lint: install
+	$(BIN)/ruff check actions components scripts tests
+
+test: train validate lint
+	$(BIN)/python -m pytest tests
+
+clean:
+	rm -rf models .rasa results
+
+# Benchmarks and tools of their own concern (bench-nlu, bench, retrain, ...).
+-include mk/*.mk

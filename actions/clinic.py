@@ -1,0 +1,56 @@
+"""The clinic's contact details, read from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from dotenv import load_dotenv
+
+load_dotenv()
+
+DEFAULT_NAME = "our physiotherapy clinic"
+DEFAULT_PHONE = "(780) 761-3777"
+DEFAULT_ADDRESS = "Downtown Edmonton"
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """Who patients are handed to: name, phone number and address."""
+
+    name: str
+    phone: str
+    address: str
+
+    @property
+    def tel_uri(self) -> str:
+        """The phone number as a `tel:` URI, e.g. `tel:+17807613777`."""
+        return phone_to_tel_uri(self.phone)
+
+    @property
+    def phone_link(self) -> str:
+        """The phone number as a Markdown link that dials it when tapped."""
+        return f"[{self.phone}]({self.tel_uri})"
+
+
+def phone_to_tel_uri(phone: str) -> str:
+    """Turn a North American number as people write it into a `tel:` URI.
+
+    Ten digits get the +1 country code; numbers that already carry a `+` keep theirs.
+    """
+    digits = re.sub(r"\D", "", phone)
+    if phone.strip().startswith("+"):
+        return f"tel:+{digits}"
+    if len(digits) == 10:
+        return f"tel:+1{digits}"
+    return f"tel:{digits}"
+
+
+def load_clinic() -> Clinic:
+    """Read the clinic's details from the environment, falling back to the page's values."""
+    return Clinic(
+        name=os.getenv("CLINIC_NAME", "").strip() or DEFAULT_NAME,
+        phone=os.getenv("CLINIC_PHONE", "").strip() or DEFAULT_PHONE,
+        address=os.getenv("CLINIC_ADDRESS", "").strip() or DEFAULT_ADDRESS,
+    )

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components: a compiled sentence encoder and a similarity gate."""

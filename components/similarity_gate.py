@@ -1,0 +1,227 @@
+"""Confidence from similarity: how close a message is to what the assistant was taught.
+
+A classifier's softmax confidence stays high for questions unlike anything in the
+training data, so it is a poor signal for "I don't know". The cosine similarity
+between the message's sentence embedding and the nearest training example of the
+predicted label is a strong one (measured on HINT3, see bench/). This component
+keeps the classifier's label and replaces its confidence with that similarity, so the
+FallbackClassifier after it hands off whatever is unlike the training data.
+
+For retrieval intents (`faq`) the label is the ResponseSelector's choice
+(`faq/<key>`): the similarity is measured against that key's examples, and when the
+ResponseSelector itself is not confident the confidence drops to 0, so a confident
+`faq` intent with an unsure answer choice hands off too (the gap in rasa#9723).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List, Optional, Text, Type
+
+import numpy as np
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import RESPONSE_SELECTOR_PROPERTY_NAME
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.minilm_featurizer import MiniLMFeaturizer
+
+logger = logging.getLogger(__name__)
+
+EMBEDDINGS_FILE = "embeddings.npy"
+LABELS_FILE = "labels.json"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class SimilarityGate(GraphComponent, IntentClassifier):
+    """Sets the top intent's confidence to its nearest-example cosine similarity."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        """Needs the sentence embeddings (place it after the intent classifier)."""
+        return [MiniLMFeaturizer]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Defaults (see config.yml for the values the assistant uses)."""
+        return {
+            # alias of the MiniLMFeaturizer whose sentence embedding is compared
+            "featurizer_alias": "minilm",
+            # "label": nearest example of the predicted label; "any": of any label
+            "neighbours": "label",
+            # a retrieval intent whose ResponseSelector confidence is below this
+            # gets confidence 0 (and so falls back)
+            "response_threshold": 0.5,
+            # intents that keep the classifier's own confidence: a missed emergency
+            # is worse than a needless "call 911"
+            "ungated_intents": [],
+            # a non-hand-off prediction whose nearest example of one of these labels is
+            # closer than its own label's nearest example gets confidence 0
+            "veto_labels": [],
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        embeddings: Optional[np.ndarray] = None,
+        labels: Optional[List[str]] = None,
+    ) -> None:
+        """Create the gate with the training examples it compares against."""
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.embeddings = (
+            embeddings if embeddings is not None else np.zeros((0, 1), np.float32)
+        )
+        self.labels = labels or []
+        self._label_index = self._index(self.labels)
+
+    @staticmethod
+    def _index(labels: List[str]) -> Dict[str, np.ndarray]:
+        """Row numbers of each label and of each retrieval intent's parent."""
+        rows: Dict[str, List[int]] = {}
+        for row, label in enumerate(labels):
+            rows.setdefault(label, []).append(row)
+            if "/" in label:
+                rows.setdefault(label.split("/", 1)[0], []).append(row)
+        return {label: np.asarray(r) for label, r in rows.items()}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SimilarityGate:
+        """Create an untrained gate."""
+        return cls(config, model_storage, resource)
+
+    def _embedding(self, message: Message) -> Optional[np.ndarray]:
+        return MiniLMFeaturizer.sentence_embedding(
+            message, self.config["featurizer_alias"]
+        )
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Remember the embedding and label of every intent example."""
+        vectors: List[np.ndarray] = []
+        labels: List[str] = []
+        for example in training_data.intent_examples:
+            vector = self._embedding(example)
+            if vector is None or not example.get(TEXT):
+                continue
+            vectors.append(vector)
+            labels.append(example.get(INTENT_RESPONSE_KEY) or example.get(INTENT))
+        self.embeddings = (
+            np.vstack(vectors).astype(np.float32)
+            if vectors
+            else np.zeros((0, 1), np.float32)
+        )
+        self.labels = labels
+        self._label_index = self._index(labels)
+        self.persist()
+        return self._resource
+
+    def persist(self) -> None:
+        """Save embeddings and labels into the model."""
+        with self._model_storage.write_to(self._resource) as directory:
+            np.save(directory / EMBEDDINGS_FILE, self.embeddings)
+            (directory / LABELS_FILE).write_text(json.dumps(self.labels))
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SimilarityGate:
+        """Load the saved embeddings and labels."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                embeddings = np.load(directory / EMBEDDINGS_FILE)
+                labels = json.loads((directory / LABELS_FILE).read_text())
+        except (ValueError, FileNotFoundError):
+            logger.warning("SimilarityGate has no trained data; it will not gate.")
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, embeddings, labels)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Replace each message's intent confidence with its similarity score."""
+        for message in messages:
+            self._gate(message)
+        return messages
+
+    def _predicted_label(self, message: Message, intent: str) -> tuple[str, float]:
+        """The label to compare with, and the ResponseSelector's confidence (1 if none)."""
+        selector = (message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(intent)
+        if not selector:
+            return intent, 1.0
+        response = selector.get("response", {})
+        return (
+            response.get(INTENT_RESPONSE_KEY) or intent,
+            float(response.get(PREDICTED_CONFIDENCE_KEY, 0.0)),
+        )
+
+    def similarity(self, vector: np.ndarray, label: Optional[str]) -> float:
+        """Cosine similarity to the nearest example of `label` (of any label if None)."""
+        rows = (
+            self._label_index.get(label, np.asarray([], dtype=int))
+            if label is not None
+            else np.arange(len(self.labels))
+        )
+        if len(rows) == 0:
+            return 0.0
+        return float(np.max(self.embeddings[rows] @ vector))
+
+    def _gate(self, message: Message) -> None:
+        intent = message.get(INTENT) or {}
+        name = intent.get(INTENT_NAME_KEY)
+        vector = self._embedding(message)
+        if (
+            not name
+            or vector is None
+            or not self.labels
+            or name in self.config["ungated_intents"]
+        ):
+            return
+        label, response_confidence = self._predicted_label(message, name)
+        by_label = self.config["neighbours"] == "label"
+        score = self.similarity(vector, label if by_label else None)
+        if response_confidence < self.config["response_threshold"]:
+            score = 0.0
+        vetoes = [v for v in self.config["veto_labels"] if v != name]
+        if vetoes and max(self.similarity(vector, v) for v in vetoes) > score:
+            score = 0.0
+        score = max(0.0, min(1.0, score))
+        old = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        ratio = score / old if old > 0 else 0.0
+        message.set(INTENT, {**intent, PREDICTED_CONFIDENCE_KEY: score}, add_to_output=True)
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        message.set(
+            INTENT_RANKING_KEY,
+            [
+                {**entry, PREDICTED_CONFIDENCE_KEY: float(entry[PREDICTED_CONFIDENCE_KEY]) * ratio}
+                for entry in ranking
+            ],
+            add_to_output=True,
+        )
