@@ -15,6 +15,11 @@ export HF_HUB_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TRANSFORMERS_OFFLINE := 1
 
+# Targets of their own concern (bench-nlu, web, retrain, ...). A fragment may add
+# prerequisites of `make test` to TEST_DEPS.
+TEST_DEPS :=
+-include mk/*.mk
+
 .PHONY: help install train validate run shell test lint clean
 
 help:
@@ -57,11 +62,8 @@ shell: train
 lint: install
 	$(BIN)/ruff check actions components scripts tests
 
-test: train validate lint
+test: train validate lint $(TEST_DEPS)
 	$(BIN)/python -m pytest tests
 
 clean:
 	rm -rf models .rasa results
-
-# Benchmarks and tools of their own concern (bench-nlu, bench, retrain, ...).
--include mk/*.mk

@@ -21,8 +21,12 @@ pids+=($!)
 if [ "${1:-}" = "shell" ]; then
   .venv/bin/rasa shell --endpoints endpoints.yml --port "$RASA_PORT"
 else
+  api_args=()
+  if [ -n "${RASA_API_TOKEN:-}" ]; then
+    api_args=(--enable-api --auth-token "$RASA_API_TOKEN")
+  fi
   .venv/bin/rasa run --endpoints endpoints.yml --credentials credentials.yml \
-    --port "$RASA_PORT" &
+    --port "$RASA_PORT" --cors "$CORS_ORIGINS" "${api_args[@]}" &
   pids+=($!)
   echo "Assistant starting: REST channel at http://localhost:$RASA_PORT/webhooks/rest/webhook (Ctrl-C stops it)"
   wait -n "${pids[@]}"
