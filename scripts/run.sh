@@ -26,7 +26,7 @@ else
     api_args=(--enable-api --auth-token "$RASA_API_TOKEN")
   fi
   .venv/bin/rasa run --endpoints endpoints.yml --credentials credentials.yml \
-    --port "$RASA_PORT" --cors "$CORS_ORIGINS" "${api_args[@]}" &
+    --port "$RASA_PORT" --cors $CORS_ORIGINS "${api_args[@]}" &
   pids+=($!)
   echo "Assistant starting: REST channel at http://localhost:$RASA_PORT/webhooks/rest/webhook (Ctrl-C stops it)"
   wait -n "${pids[@]}"
