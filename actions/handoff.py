@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -13,7 +13,7 @@ BOOKING_INTENTS = {"book_appointment"}
 CONTACT_INTENTS = {"contact"}
 
 
-def handoff_text(clinic: Clinic, intent: Optional[str]) -> str:
+def handoff_text(clinic: Clinic, intent: str | None) -> str:
     """The hand-off message for the patient's last intent; it always names the phone number."""
     if intent in BOOKING_INTENTS:
         lead = (
@@ -34,10 +34,20 @@ def handoff_text(clinic: Clinic, intent: Optional[str]) -> str:
     return f"{lead}: {clinic.phone_link}"
 
 
+def call_button(clinic: Clinic) -> Dict[str, str]:
+    """A button that dials the clinic (widgets open `url`; the payload is the same URI)."""
+    return {
+        "title": f"Call {clinic.phone}",
+        "type": "web_url",
+        "url": clinic.tel_uri,
+        "payload": clinic.tel_uri,
+    }
+
+
 class ActionHandoff(Action):
     """Tell the patient plainly to call the clinic, with the number as a tap-to-call link."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """The action's name in the domain."""
         return "action_handoff"
 
@@ -45,13 +55,13 @@ class ActionHandoff(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[Dict[Text, Any]]:
+        domain: Dict[str, Any],
+    ) -> List[Dict[str, Any]]:
         """Send the hand-off message for the latest intent."""
         clinic = load_clinic()
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         dispatcher.utter_message(
             text=handoff_text(clinic, intent),
-            buttons=[{"title": f"Call {clinic.phone}", "payload": clinic.tel_uri, "type": "web_url", "url": clinic.tel_uri}],
+            buttons=[call_button(clinic)],
         )
         return []

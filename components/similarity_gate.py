@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Type
 
 import numpy as np
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -58,7 +57,7 @@ class SimilarityGate(GraphComponent, IntentClassifier):
         return [MiniLMFeaturizer]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Defaults (see config.yml for the values the assistant uses)."""
         return {
             # alias of the MiniLMFeaturizer whose sentence embedding is compared
@@ -78,11 +77,11 @@ class SimilarityGate(GraphComponent, IntentClassifier):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        embeddings: Optional[np.ndarray] = None,
-        labels: Optional[List[str]] = None,
+        embeddings: np.ndarray | None = None,
+        labels: List[str] | None = None,
     ) -> None:
         """Create the gate with the training examples it compares against."""
         self.config = {**self.get_default_config(), **config}
@@ -107,7 +106,7 @@ class SimilarityGate(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -115,7 +114,7 @@ class SimilarityGate(GraphComponent, IntentClassifier):
         """Create an untrained gate."""
         return cls(config, model_storage, resource)
 
-    def _embedding(self, message: Message) -> Optional[np.ndarray]:
+    def _embedding(self, message: Message) -> np.ndarray | None:
         return MiniLMFeaturizer.sentence_embedding(
             message, self.config["featurizer_alias"]
         )
@@ -149,7 +148,7 @@ class SimilarityGate(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -182,7 +181,7 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             float(response.get(PREDICTED_CONFIDENCE_KEY, 0.0)),
         )
 
-    def similarity(self, vector: np.ndarray, label: Optional[str]) -> float:
+    def similarity(self, vector: np.ndarray, label: str | None) -> float:
         """Cosine similarity to the nearest example of `label` (of any label if None)."""
         rows = (
             self._label_index.get(label, np.asarray([], dtype=int))

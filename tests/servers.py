@@ -1,0 +1,110 @@
+"""Start the real action server and Rasa server on free loopback ports, for tests."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+from tests.conftest import MODEL, PROJECT
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float, process: subprocess.Popen) -> None:
+    """Poll `url` until it answers 200, failing early if `process` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before {url} answered")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+@dataclass
+class Stack:
+    """A running assistant: its REST webhook and the processes behind it."""
+
+    rasa_port: int
+    action_port: int
+    env: Dict[str, str]
+    processes: List[subprocess.Popen]
+
+    @property
+    def webhook(self) -> str:
+        """The REST channel's URL."""
+        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+
+    def send(self, sender: str, message: str, timeout: float = 30) -> List[Dict[str, Any]]:
+        """POST a message over the REST channel and return the bot's replies."""
+        body = json.dumps({"sender": sender, "message": message}).encode()
+        request = urllib.request.Request(
+            self.webhook, data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextlib.contextmanager
+def running_stack(
+    workdir: Path, extra_env: Dict[str, str] | None = None, model: Path = MODEL
+) -> Iterator[Stack]:
+    """Run the action server and `rasa run` (REST) until the block ends."""
+    rasa_port, action_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "ACTION_PORT": str(action_port),
+        "TRACKER_DB": str(workdir / "tracker.db"),
+        **(extra_env or {}),
+    }
+    logs = [open(workdir / name, "w") for name in ("actions.log", "rasa.log")]
+    commands = [
+        [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"],
+        [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", "endpoints.yml",
+         "--credentials", "credentials.yml", "--port", str(rasa_port), "-i", "127.0.0.1"],
+    ]
+    processes = [
+        subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True)
+        for cmd, log in zip(commands, logs, strict=False)
+    ]
+    stack = Stack(rasa_port, action_port, env, processes)
+    try:
+        wait_for(f"http://127.0.0.1:{action_port}/health", 120, processes[0])
+        wait_for(f"http://127.0.0.1:{rasa_port}/", 240, processes[1])
+        yield stack
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+        for log in logs:
+            log.close()

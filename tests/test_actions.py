@@ -1,0 +1,118 @@
+"""Unit tests of the custom actions, with rasa_sdk's Tracker and CollectingDispatcher."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clinic import DEFAULT_PHONE, Clinic, load_clinic, phone_to_tel_uri
+from actions.handoff import ActionHandoff, handoff_text
+
+CLINIC = Clinic(name="Test Physio", phone="(780) 555-0100", address="1 Main St")
+
+
+def tracker_with_intent(intent: str | None, text: str = "hi") -> Tracker:
+    """A tracker whose latest user message has the given intent."""
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9} if intent else {}}
+    return Tracker("patient", {}, latest, [], False, None, {}, "action_listen")
+
+
+@pytest.fixture
+def clinic_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clinic details as a deployment's .env would set them."""
+    monkeypatch.setenv("CLINIC_NAME", CLINIC.name)
+    monkeypatch.setenv("CLINIC_PHONE", CLINIC.phone)
+    monkeypatch.setenv("CLINIC_ADDRESS", CLINIC.address)
+
+
+@pytest.mark.parametrize(
+    ("phone", "uri"),
+    [
+        ("(780) 761-3777", "tel:+17807613777"),
+        ("780.761.3777", "tel:+17807613777"),
+        ("+1 780 761 3777", "tel:+17807613777"),
+        ("+44 20 7946 0000", "tel:+442079460000"),
+    ],
+)
+def test_phone_to_tel_uri(phone: str, uri: str) -> None:
+    """Numbers as people write them become dialable tel: URIs."""
+    assert phone_to_tel_uri(phone) == uri
+
+
+def test_clinic_comes_from_environment(clinic_env: None) -> None:
+    """Name, phone and address are read from the environment (.env via python-dotenv)."""
+    assert load_clinic() == CLINIC
+
+
+def test_clinic_defaults_are_the_pages_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset or blank values fall back to the clinic page's phone number."""
+    monkeypatch.setenv("CLINIC_PHONE", "  ")
+    monkeypatch.delenv("CLINIC_NAME", raising=False)
+    clinic = load_clinic()
+    assert clinic.phone == DEFAULT_PHONE == "(780) 761-3777"
+    assert clinic.tel_uri == "tel:+17807613777"
+    assert clinic.name
+
+
+def test_env_example_defaults_match_the_page() -> None:
+    """.env.example documents the page's phone number as the default."""
+    from pathlib import Path
+
+    from dotenv import dotenv_values
+
+    values = dotenv_values(Path(__file__).parent.parent / ".env.example")
+    assert values["CLINIC_PHONE"] == DEFAULT_PHONE
+    assert values["CLINIC_ADDRESS"] == "Downtown Edmonton"
+
+
+@pytest.mark.parametrize(
+    ("intent", "wording"),
+    [
+        ("out_of_scope", "can't answer that here"),
+        ("nlu_fallback", "can't answer that here"),
+        (None, "can't answer that here"),
+        ("book_appointment", "can't book"),
+        ("contact", "1 Main St"),
+    ],
+)
+def test_handoff_text_names_the_phone_number(intent: str | None, wording: str) -> None:
+    """Every hand-off says why plainly and gives the number as text and tel: link."""
+    text = handoff_text(CLINIC, intent)
+    assert wording in text
+    assert "(780) 555-0100" in text
+    assert "(tel:+17805550100)" in text
+
+
+def test_action_handoff_sends_text_and_call_button(clinic_env: None) -> None:
+    """The action sends one message with the number and a tel: button."""
+    dispatcher = CollectingDispatcher()
+    events = ActionHandoff().run(dispatcher, tracker_with_intent("out_of_scope"), {})
+    assert events == []
+    [message] = dispatcher.messages
+    assert "(780) 555-0100" in message["text"]
+    assert "can't answer that here" in message["text"]
+    [button] = message["buttons"]
+    assert button["url"] == button["payload"] == "tel:+17805550100"
+
+
+def test_action_handoff_follows_the_latest_intent(clinic_env: None) -> None:
+    """Booking requests get the booking wording, not 'I can't answer that'."""
+    dispatcher = CollectingDispatcher()
+    ActionHandoff().run(dispatcher, tracker_with_intent("book_appointment"), {})
+    assert "can't book" in dispatcher.messages[0]["text"]
+
+
+def test_typed_entities_cannot_change_the_phone_number(clinic_env: None) -> None:
+    """A patient typing /greet{"clinic_phone": "555"} does not change what is shown."""
+    tracker = Tracker(
+        "patient",
+        {"clinic_phone": "555"},
+        {"text": '/greet{"clinic_phone": "555"}', "intent": {"name": "greet"},
+         "entities": [{"entity": "clinic_phone", "value": "555"}]},
+        [], False, None, {}, "action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    ActionHandoff().run(dispatcher, tracker, {})
+    assert "(780) 555-0100" in dispatcher.messages[0]["text"]
+    assert "555)" not in dispatcher.messages[0]["text"].replace("(780) 555-0100", "")

@@ -1,0 +1,118 @@
+"""Unit tests of the custom NLU components (encoder and similarity gate)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import pytest
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+
+from components.minilm_featurizer import default_model_path, load_encoder, pool_per_token
+from components.similarity_gate import SimilarityGate
+
+
+def test_pool_per_token_averages_word_pieces() -> None:
+    """Each token gets the mean of the word pieces inside its character span."""
+    hidden = np.array([[0.0, 0.0], [1.0, 3.0], [3.0, 5.0], [10.0, 10.0], [9.0, 9.0]])
+    mask = np.array([1, 1, 1, 1, 0])
+    # [CLS] "need" "##ling" "ok" [PAD]
+    offsets = np.array([[0, 0], [0, 4], [4, 8], [9, 11], [0, 0]])
+    pooled = pool_per_token(hidden, mask, offsets, [(0, 8), (9, 11), (12, 14)])
+    np.testing.assert_allclose(pooled, [[2.0, 4.0], [10.0, 10.0], [0.0, 0.0]])
+
+
+def test_encoder_embeds_similar_questions_close_together() -> None:
+    """The packaged MiniLM model loads offline and gives unit vectors that capture meaning."""
+    encoder = load_encoder(str(default_model_path()), 128)
+    _, _, _, vectors = encoder.encode(
+        ["can I go to the gym after dry needling",
+         "is it ok to work out after IMS",
+         "how much does a session cost"]
+    )
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.1
+
+
+class FakeStorage:
+    """Just enough of a ModelStorage for a gate that is never persisted here."""
+
+
+def make_gate(config: Dict[str, Any], vectors: List[List[float]], labels: List[str]) -> SimilarityGate:
+    """A gate that learned the given unit vectors and labels."""
+    embeddings = np.asarray(vectors, dtype=np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return SimilarityGate(
+        {"featurizer_alias": "minilm", **config}, FakeStorage(), None, embeddings, labels  # type: ignore[arg-type]
+    )
+
+
+def message_with(
+    vector: List[float], intent: str, confidence: float, selector: Optional[Dict[str, Any]] = None
+) -> Message:
+    """A parsed message with a sentence embedding and a classifier's prediction."""
+    v = np.asarray(vector, dtype=np.float32)
+    message = Message(data={"text": "x"})
+    message.add_features(Features((v / np.linalg.norm(v))[None, :], "sentence", "text", "minilm"))
+    message.set("intent", {"name": intent, "confidence": confidence})
+    message.set(
+        "intent_ranking",
+        [{"name": intent, "confidence": confidence}, {"name": "other", "confidence": confidence / 2}],
+    )
+    if selector:
+        message.set("response_selector", selector)
+    return message
+
+
+LABELS = ["faq/a", "faq/b", "greet", "out_of_scope"]
+VECTORS = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
+
+
+def selector(key: str, confidence: float) -> Dict[str, Any]:
+    """The ResponseSelector's output for the faq retrieval intent."""
+    return {"faq": {"response": {"intent_response_key": key, "confidence": confidence}}}
+
+
+def test_confidence_becomes_similarity_to_the_chosen_answer() -> None:
+    """A faq message scores against the examples of the key the ResponseSelector chose."""
+    gate = make_gate({}, VECTORS, LABELS)
+    message = message_with([1, 0.2, 0, 0], "faq", 0.99, selector("faq/a", 0.9))
+    gate.process([message])
+    expected = 1 / np.sqrt(1.04)
+    assert message.get("intent")["confidence"] == pytest.approx(expected, rel=1e-5)
+    ranking = message.get("intent_ranking")
+    assert ranking[0]["confidence"] == pytest.approx(expected, rel=1e-5)
+    assert ranking[1]["confidence"] == pytest.approx(expected / 2, rel=1e-5)
+
+
+def test_unsure_response_selector_zeroes_a_confident_faq_intent() -> None:
+    """rasa#9723: a confident faq intent with an unsure answer choice must hand off."""
+    gate = make_gate({"response_threshold": 0.5}, VECTORS, LABELS)
+    message = message_with([1, 0, 0, 0], "faq", 0.99, selector("faq/a", 0.4))
+    gate.process([message])
+    assert message.get("intent")["confidence"] == 0.0
+
+
+def test_nearest_out_of_scope_example_vetoes_an_answer() -> None:
+    """When an out-of-scope example is closer than any example of the answer, hand off."""
+    gate = make_gate({"veto_labels": ["out_of_scope"]}, VECTORS, LABELS)
+    message = message_with([0.5, 0, 0, 1], "faq", 0.99, selector("faq/a", 0.9))
+    gate.process([message])
+    assert message.get("intent")["confidence"] == 0.0
+
+
+def test_ungated_intents_keep_the_classifiers_confidence() -> None:
+    """Emergencies are never demoted by the similarity gate."""
+    gate = make_gate({"ungated_intents": ["greet"]}, VECTORS, LABELS)
+    message = message_with([0, 1, 0.1, 0], "greet", 0.93)
+    gate.process([message])
+    assert message.get("intent")["confidence"] == 0.93
+
+
+def test_any_neighbour_mode_uses_the_nearest_example_of_any_label() -> None:
+    """In 'any' mode the score is the similarity to the nearest training example."""
+    gate = make_gate({"neighbours": "any"}, VECTORS, LABELS)
+    message = message_with([0, 1, 0, 0], "greet", 0.9)
+    gate.process([message])
+    assert message.get("intent")["confidence"] == pytest.approx(1.0)
