@@ -8,8 +8,6 @@ RASA := $(BIN)/rasa
 MODEL := models/dry-needling.tar.gz
 SPACY_MODEL := .spacy/en_clinic
 NLU_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(wildcard components/*.py)
-# rasa 3.6 needs Python 3.8-3.10: use PYTHON310 if given, else python3.10 on PATH, else pyenv's 3.10.13.
-PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.10.*/bin/python3.10 2>/dev/null | tail -n 1)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export HF_HUB_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
@@ -32,11 +30,8 @@ help:
 install: $(VENV)/.installed $(SPACY_MODEL)/meta.json
 
 $(VENV)/.installed: requirements.txt
-	@if [ -z "$(PYTHON310)" ]; then \
-	  echo "error: Python 3.10 not found. rasa 3.6 needs Python 3.8-3.10." >&2; \
-	  echo "Install it (e.g. 'pyenv install 3.10.13') or run: make PYTHON310=/path/to/python3.10 ..." >&2; \
-	  exit 1; fi
-	@[ -x $(BIN)/python ] || { echo "Creating $(VENV) with $(PYTHON310)"; "$(PYTHON310)" -m venv $(VENV); }
+	@[ -x $(BIN)/python ] || { py=$$(scripts/find_python310.sh) && \
+	  echo "Creating $(VENV) with $$py" && "$$py" -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade "pip==24.0"
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements.txt
 	@touch $@
