@@ -13,7 +13,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 from rasa.shared.nlu.training_data.formats.rasa_yaml import (
     STRIP_SYMBOLS,
@@ -52,7 +52,7 @@ class PublishedRow:
     best_mcc_threshold: float
 
 
-def resolve_hint3_dir(cli_value: Optional[str] = None) -> Path:
+def resolve_hint3_dir(cli_value: str | None = None) -> Path:
     """The HINT3 root: the CLI value, else $HINT3_DIR, else the shared default."""
     value = cli_value or os.environ.get(HINT3_DIR_ENV)
     return Path(value).expanduser().resolve() if value else DEFAULT_HINT3_DIR
