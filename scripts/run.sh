@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Start the action server and the Rasa server (REST channel); stop both on Ctrl-C/TERM.
+# Start the action server, the Rasa server (REST and socket.io channels) and the clinic's
+# page with its chat widget (web/); stop them all on Ctrl-C/TERM.
 # Usage: scripts/run.sh           serve over HTTP
 #        scripts/run.sh shell     chat in the terminal (rasa shell)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-export SANIC_NO_UVLOOP=${SANIC_NO_UVLOOP:-}
 
 pids=()
 stop() {
@@ -29,5 +29,19 @@ else
     --port "$RASA_PORT" --cors $CORS_ORIGINS "${api_args[@]}" &
   pids+=($!)
   echo "Assistant starting: REST channel at http://localhost:$RASA_PORT/webhooks/rest/webhook (Ctrl-C stops it)"
+
+  # The clinic's page with the chat widget (web/serve.py), on 127.0.0.1 unless WEB_HOST says.
+  WEB_PORT=${WEB_PORT:-8080}
+  if [ -f web/node_modules/rasa-webchat/lib/index.js ]; then
+    .venv/bin/python -m web.serve --host "${WEB_HOST:-127.0.0.1}" --port "$WEB_PORT" &
+    pids+=($!)
+    echo "Clinic page with the chat widget at http://localhost:$WEB_PORT/"
+    case " $CORS_ORIGINS " in
+      *" http://localhost:$WEB_PORT "*) ;;
+      *) echo "warning: CORS_ORIGINS ($CORS_ORIGINS) lacks http://localhost:$WEB_PORT: the widget there cannot connect" >&2 ;;
+    esac
+  else
+    echo "warning: the chat widget is not installed (make web-deps): not serving the page" >&2
+  fi
   wait -n "${pids[@]}"
 fi

@@ -1,0 +1,433 @@
+"""The clinic's page and its chat widget in a real browser (headless Chromium).
+
+Starts the whole stack on free loopback ports (action server, `rasa run` with the trained
+model and the socket.io channel, the page server) and drives Debian's Chromium with
+Playwright. Screenshots for the README go to docs/img/.
+
+Needs `make web-deps` (the widget in web/node_modules) and `make web-browser`
+(/usr/bin/chromium): `make test` does both first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Coroutine, Dict, Iterator, List
+from urllib.parse import urlsplit
+
+import pytest
+import websockets
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from actions.clinic import phone_to_tel_uri
+from tests.conftest import MODEL, PROJECT
+from tests.servers import free_port, wait_for
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+WIDGET_JS = PROJECT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js"
+SCREENSHOTS = PROJECT / "docs" / "img"
+BIN = Path(sys.executable).parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CLINIC_ENV = {
+    "CLINIC_NAME": "Example Physio (demo)",
+    "CLINIC_PHONE": "(780) 761-3777",
+    "CLINIC_ADDRESS": "123 Example Street, Edmonton",
+}
+TEL = phone_to_tel_uri(CLINIC_ENV["CLINIC_PHONE"])
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 667}
+# Types a message into the widget and submits it with script events (not input events).
+SUBMIT_FROM_SCRIPT = """(text) => {
+  const box = document.querySelector('#chat-widget .rw-new-message');
+  Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(box, text);
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+  box.form.dispatchEvent(new Event('submit', {bubbles: true, cancelable: true}));
+}"""
+# Long enough for the first reply (TensorFlow warms up on the first message).
+REPLY_MS = 30_000
+
+
+
+@pytest.fixture(scope="module", autouse=True)
+def browser_and_widget_installed() -> None:
+    """Fail (not skip) without Chromium or the widget: `make test` installs both."""
+    missing = [str(path) for path in (CHROMIUM, WIDGET_JS) if not path.exists()]
+    if missing:
+        pytest.fail(
+            f"missing {', '.join(missing)}: run `make web-deps web-browser` (make test does)",
+            pytrace=False,
+        )
+
+
+@dataclass
+class WebStack:
+    """The running servers, as a browser on this machine reaches them."""
+
+    rasa_port: int
+    web_port: int
+    workdir: Path
+
+    @property
+    def page_url(self) -> str:
+        """The page at the origin the Rasa server allows."""
+        return f"http://localhost:{self.web_port}/"
+
+    @property
+    def rasa_url(self) -> str:
+        """The Rasa server's base URL."""
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def rasa_log(self) -> str:
+        """What the Rasa server logged so far."""
+        return (self.workdir / "rasa.log").read_text("utf-8", errors="replace")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop a process group we started: TERM, then KILL after 20 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
+    """Action server, Rasa server (socket.io, CORS allowlist = the page) and page server."""
+    workdir = tmp_path_factory.mktemp("web-stack")
+    rasa_port, action_port, web_port = free_port(), free_port(), free_port()
+    origin = f"http://localhost:{web_port}"
+    env = {
+        **os.environ,
+        **CLINIC_ENV,
+        "ACTION_PORT": str(action_port),
+        "RASA_PORT": str(rasa_port),
+        "TRACKER_DB": str(workdir / "tracker.db"),
+        "CORS_ORIGINS": origin,
+        "RASA_PUBLIC_URL": f"http://localhost:{rasa_port}",
+    }
+    rasa, python = str(BIN / "rasa"), str(BIN / "python")
+    commands = {
+        "actions.log": [rasa, "run", "actions", "--port", str(action_port), "--actions", "actions"],
+        "rasa.log": [
+            rasa, "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
+            "--credentials", "credentials.yml", "-i", "127.0.0.1", "--port", str(rasa_port),
+            "--cors", origin,
+        ],
+        "web.log": [python, "-m", "web.serve", "--host", "127.0.0.1", "--port", str(web_port)],
+    }
+    processes: List[subprocess.Popen] = []
+    logs = []
+    try:
+        for name, command in commands.items():
+            log = open(workdir / name, "w")
+            logs.append(log)
+            processes.append(
+                subprocess.Popen(
+                    command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        wait_for(f"http://127.0.0.1:{web_port}/", 30, processes[2])
+        wait_for(f"http://127.0.0.1:{action_port}/health", 120, processes[0])
+        wait_for(f"http://127.0.0.1:{rasa_port}/", 240, processes[1])
+        yield WebStack(rasa_port, web_port, workdir)
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+        for log in logs:
+            log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (no browser is downloaded)."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class Watched:
+    """A page with what it did that a test must not miss."""
+
+    page: Page
+    dialogs: List[str]
+    requests: List[str]
+    errors: List[str]
+
+
+@contextlib.contextmanager
+def open_page(
+    browser: Browser, stack: WebStack, viewport: Dict[str, int], **options: Any
+) -> Iterator[Watched]:
+    """A fresh browser context (fresh storage) on the page, recording dialogs and requests."""
+    context: BrowserContext = browser.new_context(viewport=viewport, **options)
+    try:
+        page = context.new_page()
+        watched = Watched(page, [], [], [])
+        page.on("dialog", lambda dialog: (watched.dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("request", lambda request: watched.requests.append(request.url))
+        page.on("pageerror", lambda error: watched.errors.append(str(error)))
+        page.goto(stack.page_url)
+        yield watched
+    finally:
+        context.close()
+
+
+def open_chat(page: Page) -> None:
+    """Click the launcher and wait for the greeting's suggested questions."""
+    page.get_by_role("button", name="Open chat", exact=True).click(timeout=REPLY_MS)
+    expect(page.get_by_role("button", name="What is dry needling?")).to_be_visible(timeout=REPLY_MS)
+
+
+def send(page: Page, text: str) -> None:
+    """Type a message in the widget and press Enter."""
+    box = page.get_by_role("textbox", name="Type your message", exact=True)
+    box.fill(text)
+    box.press("Enter")
+
+
+def bot_says(page: Page, pattern: str) -> None:
+    """Wait until a bot bubble matches the pattern (case-insensitive)."""
+    bubble = page.locator(".rw-response").filter(has_text=re.compile(pattern, re.IGNORECASE))
+    expect(bubble.last).to_be_visible(timeout=REPLY_MS)
+
+
+def settle(page: Page) -> None:
+    """Wait until the widget shows no typing indicator (the replies have all arrived)."""
+    expect(page.locator(".rw-typing-indication")).to_have_count(0, timeout=REPLY_MS)
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save a screenshot for the README (docs/img/<name>.png)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
+
+
+def test_patient_conversation_on_desktop(browser: Browser, stack: WebStack) -> None:
+    """Suggested question, exercise question, hand-off with tel: link, XSS, reload."""
+    with open_page(browser, stack, DESKTOP) as watched:
+        page = watched.page
+        expect(page).to_have_title(re.compile("Dry Needling"))
+        expect(page.locator(".brand-name")).to_have_text(CLINIC_ENV["CLINIC_NAME"])
+        open_chat(page)
+        bot_says(page, "virtual assistant")
+        suggestions = page.locator(".rw-replies [role=button]")
+        assert suggestions.count() >= 3
+
+        # A suggested question, clicked.
+        page.get_by_role("button", name="What is dry needling?").click()
+        bot_says(page, "sterile, single-use needle")
+        settle(page)
+
+        # Typed: the exercise answer.
+        send(page, "can I work out after dry needling?")
+        bot_says(page, "strenuous")
+        settle(page)
+
+        # Typed: cost is not on the page -> the phone hand-off, as a working tel: link.
+        send(page, "how much does it cost?")
+        bot_says(page, re.escape(CLINIC_ENV["CLINIC_PHONE"]))
+        settle(page)
+        link = page.locator(f".rw-response a[href='{TEL}']").last
+        expect(link).to_have_text(CLINIC_ENV["CLINIC_PHONE"])
+        assert link.get_attribute("target") is None  # dials in place, no blank tab
+        call = page.locator("#chat-widget").get_by_role(
+            "link", name=f"Call {CLINIC_ENV['CLINIC_PHONE']}", exact=True
+        )
+        expect(call).to_have_attribute("href", TEL)
+        assert call.get_attribute("target") is None
+        screenshot(page, "web-desktop")
+
+        # Typed markup is shown as text and never runs.
+        payload = '<img src=x onerror="window.__xss=1;alert(1)"> <script>window.__xss=2;alert(2)</script>'
+        send(page, payload)
+        expect(page.locator(".rw-client").last).to_have_text(payload)
+        bot_says(page, re.escape(CLINIC_ENV["CLINIC_PHONE"]))
+        settle(page)
+        assert page.locator("#chat-widget img[src='x'], #chat-widget script").count() == 0
+        assert page.evaluate("window.__xss") is None
+        assert watched.dialogs == []
+
+        # A reload in the same tab keeps the conversation, without a second greeting.
+        page.reload()
+        asked = page.locator(".rw-client")
+        expect(asked.filter(has_text="how much does it cost?")).to_be_visible(timeout=REPLY_MS)
+        expect(asked.filter(has_text="can I work out after dry needling?")).to_be_visible()
+        expect(asked.last).to_have_text(payload)
+        answers = page.locator(".rw-response")
+        expect(answers.filter(has_text="strenuous")).to_have_count(1)
+        expect(answers.filter(has_text="I'm the clinic's virtual assistant")).to_have_count(1)
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__xss") is None
+        assert watched.dialogs == []
+
+        # Following the tel: link leaves the page and the chat working (the phone app takes
+        # the number). Headless Chromium then holds real input events (it waits on its
+        # external-protocol prompt), so the next message is submitted from script.
+        send(page, "how much does it cost?")
+        bot_says(page, re.escape(CLINIC_ENV["CLINIC_PHONE"]))
+        settle(page)
+        page.locator(f"#chat-widget a.rw-reply[href='{TEL}']").last.click()
+        page.wait_for_timeout(500)
+        assert page.url == stack.page_url
+        page.evaluate(SUBMIT_FROM_SCRIPT, "what is a trigger point?")
+        bot_says(page, "knot")
+        assert watched.errors == []
+
+        # Nothing was loaded from another host (no CDN, no web font).
+        remote = [
+            url for url in watched.requests
+            if urlsplit(url).scheme in ("http", "https", "ws", "wss")
+            and urlsplit(url).hostname not in ("localhost", "127.0.0.1")
+        ]
+        assert remote == []
+
+
+def test_phone_size_screen(browser: Browser, stack: WebStack) -> None:
+    """375x667: the page fits the width, the chat opens full screen and answers."""
+    with open_page(browser, stack, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2) as watched:
+        page = watched.page
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page is {width}px wide on a phone"
+        expect(page.get_by_role("button", name="Open chat", exact=True)).to_be_visible(timeout=REPLY_MS)
+        screenshot(page, "web-phone-page")
+        open_chat(page)
+        settle(page)
+        box = page.locator(".rw-conversation-container").bounding_box()
+        assert box is not None and box["width"] >= PHONE["width"] - 1
+        screenshot(page, "web-phone")
+        page.get_by_role("button", name="What is a trigger point?").tap()
+        bot_says(page, "knot")
+        send(page, "how much does it cost?")
+        bot_says(page, re.escape(CLINIC_ENV["CLINIC_PHONE"]))
+        expect(page.locator(f".rw-response a[href='{TEL}']").last).to_be_visible()
+
+
+def focused(page: Page) -> Dict[str, str]:
+    """The focused element's tag, role, accessible label and text."""
+    return page.evaluate(
+        """() => { const el = document.activeElement; return {
+            tag: el.tagName.toLowerCase(), role: el.getAttribute('role') || '',
+            label: el.getAttribute('aria-label') || '', text: (el.innerText || '').trim() }; }"""
+    )
+
+
+def tab_to(page: Page, matches: Any, key: str = "Tab", limit: int = 60) -> Dict[str, str]:
+    """Press Tab (or Shift+Tab) until the focused element matches."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        element = focused(page)
+        if matches(element):
+            return element
+    raise AssertionError(f"{key} never reached the element; last focus: {focused(page)}")
+
+
+def test_keyboard_only(browser: Browser, stack: WebStack) -> None:
+    """Open the chat, pick a suggestion, ask, and close it with the keyboard alone."""
+    with open_page(browser, stack, DESKTOP) as watched:
+        page = watched.page
+        expect(page.get_by_role("button", name="Open chat", exact=True)).to_be_visible(timeout=REPLY_MS)
+        tab_to(page, lambda el: el["label"] == "Open chat")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("button", name="How is it different from acupuncture?")).to_be_visible(
+            timeout=REPLY_MS
+        )
+        settle(page)
+        assert focused(page)["label"] == "Type your message"  # focus moves into the chat
+
+        tab_to(page, lambda el: el["role"] == "button" and "acupuncture" in el["text"], key="Shift+Tab")
+        page.keyboard.press("Enter")
+        bot_says(page, "Qi")
+        settle(page)
+        assert focused(page)["label"] == "Type your message"
+
+        page.keyboard.type("can I work out after dry needling?")
+        page.keyboard.press("Enter")
+        bot_says(page, "strenuous")
+        settle(page)
+
+        page.keyboard.press("Escape")
+        expect(page.locator(".rw-conversation-container")).to_have_count(0)
+        assert focused(page)["label"] == "Open chat"
+        assert watched.dialogs == []
+
+
+def test_accessible_names(browser: Browser, stack: WebStack) -> None:
+    """The launcher is "Open chat", the message box "Type your message"."""
+    with open_page(browser, stack, DESKTOP) as watched:
+        page = watched.page
+        launcher = page.get_by_role("button", name="Open chat", exact=True)
+        expect(launcher).to_be_visible(timeout=REPLY_MS)
+        expect(launcher).to_have_attribute("aria-expanded", "false")
+        launcher.click()
+        expect(page.get_by_role("textbox", name="Type your message", exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name="Close chat").first).to_be_visible()
+        expect(page.get_by_role("log")).to_be_visible()
+
+
+def in_thread(coroutine: Coroutine[Any, Any, str]) -> str:
+    """Run a coroutine to the end in a thread of its own (Playwright's loop owns this one)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=60)
+
+
+async def _socketio_connect(stack: WebStack, origin: str) -> str:
+    """Open the socket.io WebSocket as a browser from `origin` would; the connect reply."""
+    url = f"ws://127.0.0.1:{stack.rasa_port}/socket.io/?EIO=4&transport=websocket"
+    async with websockets.connect(url, origin=origin, open_timeout=10) as socket:  # type: ignore[arg-type]
+        opened = await asyncio.wait_for(socket.recv(), 10)
+        assert str(opened).startswith("0{")  # engine.io open
+        await socket.send("40")  # socket.io connect to "/"
+        return str(await asyncio.wait_for(socket.recv(), 10))
+
+
+def test_socketio_allows_only_the_page_origin(stack: WebStack) -> None:
+    """WebSockets get no CORS from browsers: the channel refuses other origins itself."""
+    allowed = in_thread(_socketio_connect(stack, f"http://localhost:{stack.web_port}"))
+    assert allowed.startswith("40{") and "sid" in json.loads(allowed[2:])
+    refused = in_thread(_socketio_connect(stack, "http://evil.example"))
+    assert refused.startswith("44"), refused
+    deadline = time.monotonic() + 5
+    while "evil.example" not in stack.rasa_log() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "Refused a socket.io connection from origin 'http://evil.example'" in stack.rasa_log()
+
+
+def test_page_from_another_origin_gets_no_chat(browser: Browser, stack: WebStack) -> None:
+    """The same page served from an origin outside CORS_ORIGINS cannot reach the assistant."""
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{stack.web_port}/")  # 127.0.0.1 is not the allowed localhost
+        expect(page.locator("h1")).to_have_text("Dry Needling in Downtown Edmonton")
+        page.wait_for_timeout(4000)
+        expect(page.get_by_role("button", name="Open chat", exact=True)).to_have_count(0)
+    finally:
+        context.close()

@@ -1,0 +1,214 @@
+"""Fast checks of the clinic page's server (web/serve.py) and socket.io channel (no browser)."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, Iterator, Tuple
+
+import pytest
+
+from actions.clinic import Clinic
+from tests.conftest import PROJECT
+from web.serve import (
+    PageConfig,
+    Site,
+    config_script,
+    content_security_policy,
+    local_widget,
+    make_server,
+    render_page,
+)
+from web.socketio_channel import ClinicSocketIOInput, parse_origins, quick_reply
+
+CLINIC = Clinic(name="Needle & <Co>", phone="(780) 761-3777", address='10 "Main" St')
+CONFIG = PageConfig(clinic=CLINIC, rasa_url="http://localhost:5005")
+
+
+@pytest.fixture()
+def site(tmp_path: Path) -> Site:
+    """A site with a small page template and a stand-in widget bundle."""
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "index.html").write_text(
+        "<h1>{{clinic_name}}</h1><a href='{{clinic_tel}}'>{{clinic_phone}}</a>"
+        "<p>{{clinic_address}}</p>",
+        "utf-8",
+    )
+    (static / "clinic.css").write_text("body { color: black }", "utf-8")
+    (static / "notes.txt").write_text("not served", "utf-8")
+    widget = tmp_path / "index.js"
+    widget.write_bytes(b'x="@import url(https://fonts.example/css?f=Inter);";var WebChat={};')
+    return Site(CONFIG, static_dir=static, widget_js=widget)
+
+
+@pytest.fixture()
+def server(site: Site) -> Iterator[str]:
+    """The site served on a free port of 127.0.0.1; yields its base URL."""
+    httpd = make_server("127.0.0.1", 0, site)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def fetch(url: str, headers: Dict[str, str] | None = None) -> Tuple[int, Dict[str, str], bytes]:
+    """GET a URL: status, headers, body (HTTP errors included)."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_page_fills_in_the_clinic_escaped() -> None:
+    page = render_page(
+        "{{clinic_name}}|{{clinic_phone}}|{{clinic_tel}}|{{clinic_address}}", CONFIG
+    )
+    assert page == (
+        "Needle &amp; &lt;Co&gt;|(780) 761-3777|tel:+17807613777|10 &quot;Main&quot; St"
+    )
+
+
+def test_real_page_template_has_every_placeholder_filled() -> None:
+    template = (PROJECT / "web" / "static" / "index.html").read_text("utf-8")
+    page = render_page(template, CONFIG)
+    assert "{{" not in page and "}}" not in page
+    assert 'href="tel:+17807613777"' in page
+    assert "Dry Needling in Downtown Edmonton" in page
+    assert "Can You Exercise After Dry Needling?" in page
+
+
+def test_config_script_cannot_break_out_of_a_script() -> None:
+    config = PageConfig(
+        clinic=Clinic(name="</script><script>alert(1)</script>", phone="1", address="a"),
+        rasa_url="http://localhost:5005",
+    )
+    script = config_script(config)
+    assert "</script>" not in script and "<" not in script
+    assert script.startswith("window.CLINIC_CHAT = Object.freeze(")
+
+
+def test_rasa_url_defaults_to_localhost_and_rasa_port() -> None:
+    assert PageConfig.from_env({"RASA_PORT": "5123"}).rasa_url == "http://localhost:5123"
+    assert PageConfig.from_env({}).rasa_url == "http://localhost:5005"
+    public = PageConfig.from_env({"RASA_PUBLIC_URL": "https://chat.example.org/"})
+    assert public.rasa_url == "https://chat.example.org"
+    with pytest.raises(ValueError):
+        PageConfig.from_env({"RASA_PUBLIC_URL": "javascript:alert(1)"})
+
+
+def test_csp_runs_only_own_scripts_and_connects_only_to_rasa() -> None:
+    csp = content_security_policy(CONFIG)
+    assert "script-src 'self';" in csp
+    assert "connect-src 'self' http://localhost:5005 ws://localhost:5005;" in csp
+    assert "unsafe-eval" not in csp
+
+
+def test_widget_loses_its_remote_font_import() -> None:
+    bundle = b'a="@import url(https://fonts.googleapis.com/css?family=Inter:400&display=swap);"'
+    assert local_widget(bundle) == b'a=""'
+
+
+def test_server_serves_the_page_config_widget_and_static_files(server: str) -> None:
+    status, headers, body = fetch(server + "/")
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert b"Needle &amp; &lt;Co&gt;" in body
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+    status, _, body = fetch(server + "/config.js")
+    assert status == 200 and b'"rasaUrl": "http://localhost:5005"' in body
+
+    status, _, body = fetch(server + "/vendor/rasa-webchat.js")
+    assert status == 200 and b"var WebChat" in body and b"@import" not in body
+
+    status, _, body = fetch(server + "/static/clinic.css")
+    assert status == 200 and body == b"body { color: black }"
+
+
+def test_server_serves_nothing_else(server: str) -> None:
+    for path in (
+        "/static/notes.txt",
+        "/static/../serve.py",
+        "/static/%2e%2e/serve.py",
+        "/../web/serve.py",
+        "/node_modules/rasa-webchat/package.json",
+        "/static/",
+        "/socketio_channel.py",
+    ):
+        status, _, _ = fetch(server + path)
+        assert status == 404, path
+
+
+def test_server_gzips_and_revalidates(server: str) -> None:
+    status, headers, body = fetch(server + "/", {"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert b"Needle" in gzip.decompress(body)
+    status, _, body = fetch(server + "/", {"If-None-Match": headers["ETag"]})
+    assert status == 304 and body == b""
+
+
+def test_origins_parse_like_the_cors_option() -> None:
+    assert parse_origins("http://localhost:8080  https://clinic.example/") == [
+        "http://localhost:8080",
+        "https://clinic.example",
+    ]
+    assert parse_origins("a,b") == ["a", "b"]
+    assert parse_origins(["http://x"]) == ["http://x"]
+    assert parse_origins("") == []
+
+
+def test_channel_takes_its_allowlist_from_cors_origins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "http://localhost:8080 http://localhost:9090")
+    channel = ClinicSocketIOInput.from_credentials({"session_persistence": True})
+    assert isinstance(channel, ClinicSocketIOInput)
+    assert channel.session_persistence is True
+    assert channel.cors_allowed_origins == ["http://localhost:8080", "http://localhost:9090"]
+
+    def allowed(origin: str | None) -> bool:
+        environ = {"HTTP_HOST": "localhost:5005", "wsgi.url_scheme": "http"}
+        if origin is not None:
+            environ["HTTP_ORIGIN"] = origin
+        return channel.origin_allowed(environ)
+
+    assert allowed("http://localhost:8080")
+    assert allowed("http://localhost:9090")
+    assert allowed(None)  # not a browser
+    assert allowed("http://localhost:5005")  # same origin
+    assert not allowed("http://evil.example")
+    assert not allowed("http://localhost:8081")
+
+
+def test_channel_credentials_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "http://localhost:8080")
+    channel = ClinicSocketIOInput.from_credentials(
+        {"cors_allowed_origins": ["https://clinic.example"]}
+    )
+    assert isinstance(channel, ClinicSocketIOInput)
+    assert channel.cors_allowed_origins == ["https://clinic.example"]
+
+
+def test_link_buttons_stay_links_and_others_stay_replies() -> None:
+    call = quick_reply(
+        {"title": "Call", "payload": "tel:+17807613777", "type": "web_url", "url": "tel:+17807613777"}
+    )
+    assert call["type"] == "web_url" and call["url"] == "tel:+17807613777"
+    plain = quick_reply({"title": "What is a trigger point?", "payload": "What is a trigger point?"})
+    assert plain == {
+        "content_type": "text",
+        "title": "What is a trigger point?",
+        "payload": "What is a trigger point?",
+    }
+    sneaky = quick_reply(
+        {"title": "x", "payload": "x", "type": "web_url", "url": "javascript:alert(1)"}
+    )
+    assert "url" not in sneaky and "type" not in sneaky
