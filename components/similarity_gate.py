@@ -42,7 +42,28 @@ from components.minilm_featurizer import MiniLMFeaturizer
 logger = logging.getLogger(__name__)
 
 EMBEDDINGS_FILE = "embeddings.npy"
+# parse output key with the gate's evidence (similarities, nearest example's label)
+GATE_OUTPUT = "similarity_gate"
 LABELS_FILE = "labels.json"
+
+
+def gated_score(
+    label_similarity: float,
+    response_confidence: float,
+    veto_similarity: float,
+    response_threshold: float,
+    veto_margin: float,
+) -> float:
+    """The confidence the fallback threshold is applied to.
+
+    0 when the ResponseSelector is unsure, or when a veto label's nearest example is
+    within `veto_margin` of the label's nearest example; else the label similarity.
+    """
+    if response_confidence < response_threshold:
+        return 0.0
+    if veto_similarity > label_similarity - veto_margin:
+        return 0.0
+    return max(0.0, min(1.0, label_similarity))
 
 
 @DefaultV1Recipe.register(
@@ -70,9 +91,10 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             # intents that keep the classifier's own confidence: a missed emergency
             # is worse than a needless "call 911"
             "ungated_intents": [],
-            # a non-hand-off prediction whose nearest example of one of these labels is
-            # closer than its own label's nearest example gets confidence 0
+            # a prediction whose nearest example of one of these labels is closer than
+            # its own label's nearest example minus `veto_margin` gets confidence 0
             "veto_labels": [],
+            "veto_margin": 0.0,
         }
 
     def __init__(
@@ -181,37 +203,53 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             float(response.get(PREDICTED_CONFIDENCE_KEY, 0.0)),
         )
 
-    def similarity(self, vector: np.ndarray, label: str | None) -> float:
-        """Cosine similarity to the nearest example of `label` (of any label if None)."""
-        rows = (
-            self._label_index.get(label, np.asarray([], dtype=int))
-            if label is not None
-            else np.arange(len(self.labels))
-        )
-        if len(rows) == 0:
-            return 0.0
-        return float(np.max(self.embeddings[rows] @ vector))
+    def _max_similarity(self, similarities: np.ndarray, label: str) -> float:
+        """Similarity to the nearest example of `label` (0 if it has none)."""
+        rows = self._label_index.get(label)
+        return float(np.max(similarities[rows])) if rows is not None else 0.0
 
     def _gate(self, message: Message) -> None:
         intent = message.get(INTENT) or {}
         name = intent.get(INTENT_NAME_KEY)
         vector = self._embedding(message)
-        if (
-            not name
-            or vector is None
-            or not self.labels
-            or name in self.config["ungated_intents"]
-        ):
+        if not name or vector is None or not self.labels:
             return
+        similarities = self.embeddings @ vector
+        nearest = int(np.argmax(similarities))
         label, response_confidence = self._predicted_label(message, name)
-        by_label = self.config["neighbours"] == "label"
-        score = self.similarity(vector, label if by_label else None)
-        if response_confidence < self.config["response_threshold"]:
-            score = 0.0
+        label_similarity = (
+            self._max_similarity(similarities, label)
+            if self.config["neighbours"] == "label"
+            else float(similarities[nearest])
+        )
         vetoes = [v for v in self.config["veto_labels"] if v != name]
-        if vetoes and max(self.similarity(vector, v) for v in vetoes) > score:
-            score = 0.0
-        score = max(0.0, min(1.0, score))
+        veto_similarity = max((self._max_similarity(similarities, v) for v in vetoes), default=0.0)
+        message.set(
+            GATE_OUTPUT,
+            {
+                "label": label,
+                "similarity": label_similarity,
+                "response_confidence": response_confidence,
+                "veto_similarity": veto_similarity,
+                "nearest_label": self.labels[nearest],
+                "nearest_similarity": float(similarities[nearest]),
+            },
+            add_to_output=True,
+        )
+        if name not in self.config["ungated_intents"]:
+            score = gated_score(
+                label_similarity,
+                response_confidence,
+                veto_similarity,
+                self.config["response_threshold"],
+                self.config["veto_margin"],
+            )
+            self._set_confidence(message, score)
+
+    @staticmethod
+    def _set_confidence(message: Message, score: float) -> None:
+        """Set the top intent's confidence; scale the ranking to keep its order."""
+        intent = message.get(INTENT)
         old = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         ratio = score / old if old > 0 else 0.0
         message.set(INTENT, {**intent, PREDICTED_CONFIDENCE_KEY: score}, add_to_output=True)
