@@ -1,0 +1,63 @@
+"""Load a new model into the running Rasa server, without a restart (PUT /model)."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Optional
+
+
+class ReloadError(Exception):
+    """The server runs but did not take the new model."""
+
+
+def server_url() -> str:
+    """The Rasa server of this project, on this machine (RASA_HOST and RASA_PORT from .env)."""
+    host = os.environ.get("RASA_HOST", "").strip()
+    if host in ("", "0.0.0.0", "::"):  # listening everywhere: reach it on loopback
+        host = "127.0.0.1"
+    return os.environ.get("RASA_URL") or f"http://{host}:{os.environ.get('RASA_PORT', '5005')}"
+
+
+def is_running(url: str, timeout: float = 3.0) -> bool:
+    """Whether a Rasa server answers at `url`."""
+    try:
+        with urllib.request.urlopen(f"{url}/", timeout=timeout) as response:
+            return response.status == 200 and response.read().startswith(b"Hello from Rasa")
+    except (OSError, ValueError):
+        return False
+
+
+def reload_model(url: str, token: Optional[str], model: Path, timeout: float = 600.0) -> None:
+    """Ask the server to load `model`; conversations stay in its tracker store."""
+    if not token:
+        raise ReloadError(
+            "the assistant is running without RASA_API_TOKEN (in .env), so it does not accept "
+            "a new model while running. Restart it (Ctrl-C, then `make run`) to use the new "
+            "model; conversations are kept."
+        )
+    query = urllib.parse.urlencode({"token": token})
+    request = urllib.request.Request(
+        f"{url}/model?{query}",
+        data=json.dumps({"model_file": str(model.resolve())}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="PUT",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            if response.status not in (200, 204):
+                raise ReloadError(f"the server answered {response.status}")
+    except urllib.error.HTTPError as error:
+        if error.code in (401, 403):
+            raise ReloadError(
+                "the server refused the token: it was started with a different RASA_API_TOKEN. "
+                "Restart it (Ctrl-C, then `make run`) to use the new model."
+            ) from error
+        detail = error.read().decode(errors="replace")[:300]
+        raise ReloadError(f"the server answered {error.code}: {detail}") from error
+    except OSError as error:
+        raise ReloadError(f"could not reach the server: {error}") from error

@@ -1,0 +1,131 @@
+"""Pieces of `make retrain` that need no training: promotion, server reload, messages.
+
+The reload is tested against a small stand-in for Rasa's HTTP API on a free loopback
+port (GET / and PUT /model with the token); the real server is in test_retrain_e2e.py.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Iterator, List
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from retrain.pipeline import promote, reload_running_server, validation_problems
+from retrain.project import Project
+from retrain.sandbox import free_port
+
+VALIDATE_OUTPUT = """\
+/x/.venv/lib/python3.10/site-packages/rasa/core/tracker_store.py:1044: MovedIn20Warning: Deprecated API
+  Base: DeclarativeMeta = declarative_base()
+\x1b[93m/x/rasa/shared/utils/io.py:100: UserWarning: The following duplicated intents have been found \
+across multiple domain files: faq
+  More info at https://rasa.com/docs/rasa/domain
+\x1b[0m\x1b[93m/x/rasa/shared/utils/io.py:100: UserWarning: Issue found in 'data/rules.yml':
+Found intent 'no_such_intent' in stories which is not part of the domain.
+  More info at https://rasa.com/docs/rasa/stories
+\x1b[0m2026-11-24 06:23:42 INFO     rasa.validator  - Validating intents...
+2026-11-24 06:23:42 ERROR    rasa.validator  - The action 'utter_nothing' is not in the domain.
+"""
+
+
+def test_validation_problems_are_shown_plainly() -> None:
+    """Rasa's warnings without paths, colours and known noise."""
+    assert validation_problems(VALIDATE_OUTPUT) == [
+        "Issue found in 'data/rules.yml': Found intent 'no_such_intent' in stories which is not part "
+        "of the domain.",
+        "The action 'utter_nothing' is not in the domain.",
+    ]
+
+
+def test_promote_replaces_the_model_and_keeps_the_previous(tmp_path: Path) -> None:
+    """The candidate's bytes become models/dry-needling.tar.gz; the old one is kept aside."""
+    project = Project(tmp_path)
+    project.model.parent.mkdir()
+    project.model.write_bytes(b"old model")
+    candidate = tmp_path / "candidate.tar.gz"
+    candidate.write_bytes(b"new model")
+    kept = promote(project, candidate)
+    assert project.model.read_bytes() == b"new model"
+    assert kept is not None and kept.read_bytes() == b"old model"
+    assert not kept.is_relative_to(project.model.parent)  # `rasa run` must not pick it up
+    assert [p.name for p in project.model.parent.iterdir()] == ["dry-needling.tar.gz"]
+
+
+class FakeRasa(BaseHTTPRequestHandler):
+    """GET / like Rasa; PUT /model checks the token and records the body."""
+
+    token = "secret"
+    loaded: List[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        """The hello route."""
+        self._reply(200, b"Hello from Rasa: 3.6.21")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        """Model replacement."""
+        query = parse_qs(urlparse(self.path).query)
+        if query.get("token") != [self.token]:
+            self._reply(401, b'{"message": "User is not authenticated."}')
+            return
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.loaded.append(body["model_file"])
+        self._reply(204, b"")
+
+    def _reply(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def fake_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """The stand-in on a free port, which RASA_PORT points at."""
+    port = free_port()
+    server = HTTPServer(("127.0.0.1", port), FakeRasa)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("RASA_PORT", str(port))
+    monkeypatch.setenv("RASA_HOST", "0.0.0.0")
+    monkeypatch.delenv("RASA_URL", raising=False)
+    FakeRasa.loaded.clear()
+    yield port
+    server.shutdown()
+    server.server_close()
+
+
+def test_reload_loads_the_model_with_the_token(fake_server: int, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """PUT /model?token=... with the absolute model path."""
+    monkeypatch.setenv("RASA_API_TOKEN", "secret")
+    said: List[str] = []
+    assert reload_running_server(Project(tmp_path), said.append)
+    assert FakeRasa.loaded == [str(Project(tmp_path).model.resolve())]
+    assert "now uses the new model" in said[0]
+
+
+@pytest.mark.parametrize("token, message", [("", "without RASA_API_TOKEN"), ("wrong", "refused the token")])
+def test_reload_problems_are_explained(fake_server: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       token: str, message: str) -> None:
+    """No token or the wrong one: False, and the message says to restart."""
+    monkeypatch.setenv("RASA_API_TOKEN", token)
+    said: List[str] = []
+    assert not reload_running_server(Project(tmp_path), said.append)
+    assert message in said[0] and "Restart" in said[0]
+    assert FakeRasa.loaded == []
+
+
+def test_no_server_running_is_fine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing listens on RASA_PORT: the new model is used at the next start."""
+    monkeypatch.setenv("RASA_PORT", str(free_port()))
+    said: List[str] = []
+    assert reload_running_server(Project(tmp_path), said.append)
+    assert "not running" in said[0]
