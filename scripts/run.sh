@@ -15,7 +15,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-.venv/bin/rasa run actions --port "$ACTION_PORT" --actions actions &
+# rasa_sdk binds SANIC_HOST (else 0.0.0.0): only the Rasa server, on this machine, calls it.
+SANIC_HOST=127.0.0.1 .venv/bin/rasa run actions --port "$ACTION_PORT" --actions actions &
 pids+=($!)
 
 if [ "${1:-}" = "shell" ]; then
@@ -26,7 +27,7 @@ else
     api_args=(--enable-api --auth-token "$RASA_API_TOKEN")
   fi
   .venv/bin/rasa run --endpoints endpoints.yml --credentials credentials.yml \
-    --port "$RASA_PORT" --cors $CORS_ORIGINS "${api_args[@]}" &
+    -i "${RASA_HOST:-127.0.0.1}" --port "$RASA_PORT" --cors $CORS_ORIGINS "${api_args[@]}" &
   pids+=($!)
   echo "Assistant starting: REST channel at http://localhost:$RASA_PORT/webhooks/rest/webhook (Ctrl-C stops it)"
 

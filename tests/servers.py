@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import IO, Any, Dict, Iterator, List, Sequence
 
 from tests.conftest import MODEL, PROJECT
 
@@ -43,12 +43,18 @@ def wait_for(url: str, timeout: float, process: subprocess.Popen) -> None:
 
 @dataclass
 class Stack:
-    """A running assistant: its REST webhook and the processes behind it."""
+    """A running assistant: its REST webhook and the processes behind it.
+
+    `processes[0]` is the action server, `processes[1]` the Rasa server; `commands` and
+    `workdir` let a test stop one and start it again (:meth:`stop`, :meth:`start`).
+    """
 
     rasa_port: int
     action_port: int
     env: Dict[str, str]
     processes: List[subprocess.Popen]
+    commands: List[List[str]] = field(default_factory=list)
+    workdir: Path | None = None
 
     @property
     def webhook(self) -> str:
@@ -64,6 +70,26 @@ class Stack:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
 
+    def stop(self, index: int, sig: int = signal.SIGTERM) -> None:
+        """Stop the action server (0) or the Rasa server (1) with `sig` (SIGKILL: a crash)."""
+        process = self.processes[index]
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+        process.wait(timeout=30)
+
+    def start(self, index: int, timeout: float = 240) -> None:
+        """Start the action server (0) or the Rasa server (1) again, on the same port."""
+        assert self.workdir is not None and self.commands
+        log_name = ("actions.log", "rasa.log")[index]
+        with open(self.workdir / log_name, "a") as log:
+            self.processes[index] = _start(self.commands[index], self.env, log, index)
+        health = (
+            f"http://127.0.0.1:{self.action_port}/health"
+            if index == 0
+            else f"http://127.0.0.1:{self.rasa_port}/"
+        )
+        wait_for(health, timeout, self.processes[index])
+
 
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
@@ -75,11 +101,25 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def _start(command: List[str], env: Dict[str, str], log: IO[str], index: int) -> subprocess.Popen:
+    """Start one server; the action server (0) binds 127.0.0.1 only, as in scripts/run.sh."""
+    if index == 0:
+        env = {**env, "SANIC_HOST": "127.0.0.1"}
+    return subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
 @contextlib.contextmanager
 def running_stack(
-    workdir: Path, extra_env: Dict[str, str] | None = None, model: Path = MODEL
+    workdir: Path,
+    extra_env: Dict[str, str] | None = None,
+    model: Path = MODEL,
+    rasa_args: Sequence[str] = (),
 ) -> Iterator[Stack]:
-    """Run the action server and `rasa run` (REST) until the block ends."""
+    """Run the action server and `rasa run` (REST) until the block ends.
+
+    `rasa_args` are added to `rasa run`'s command line (e.g. `--cors`, `--enable-api`).
+    """
     rasa_port, action_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -91,14 +131,14 @@ def running_stack(
     commands = [
         [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"],
         [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", "endpoints.yml",
-         "--credentials", "credentials.yml", "--port", str(rasa_port), "-i", "127.0.0.1"],
+         "--credentials", "credentials.yml", "--port", str(rasa_port), "-i", "127.0.0.1",
+         *rasa_args],
     ]
     processes = [
-        subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                         start_new_session=True)
-        for cmd, log in zip(commands, logs, strict=False)
+        _start(cmd, env, log, index)
+        for index, (cmd, log) in enumerate(zip(commands, logs, strict=False))
     ]
-    stack = Stack(rasa_port, action_port, env, processes)
+    stack = Stack(rasa_port, action_port, env, processes, commands, workdir)
     try:
         wait_for(f"http://127.0.0.1:{action_port}/health", 120, processes[0])
         wait_for(f"http://127.0.0.1:{rasa_port}/", 240, processes[1])

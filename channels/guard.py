@@ -1,0 +1,351 @@
+"""What the REST and socket.io channels share: limits, validation, polite replies, safety net.
+
+Settings (environment, `.env`; `scripts/env.sh` exports them):
+
+* `MAX_MESSAGE_CHARS` (default 2000): a longer message is not run through NLU; the patient
+  is asked to shorten it, with the phone number.
+* `MAX_REQUEST_BYTES` (default 1 MiB): the Rasa server answers 413 to a larger HTTP body
+  before reading it (Sanic's `REQUEST_MAX_SIZE`, which applies to every route of the
+  server), and socket.io drops larger packets (python-engineio's `max_http_buffer_size`).
+* `REPLY_TIMEOUT_SECONDS` (default 30): a message not answered by then gets the phone
+  hand-off (a hung action server would otherwise keep the patient waiting 5 minutes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Text
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, Sanic
+
+from actions.clinic import load_clinic
+from actions.handoff import call_button, handoff_text
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+DEFAULT_REPLY_TIMEOUT_SECONDS = 30
+# Conversation ids: rasa-webchat's are 32 hex digits; the tracker store's column holds 255.
+MAX_SENDER_CHARS = 128
+# Characters NLU should not see: control characters and the zero-width space (a word
+# break) become spaces; format characters (zero-width joiners, bidi marks) and lone
+# surrogates (which cannot even be stored as UTF-8) are dropped.
+SPACE_CATEGORIES = frozenset({"Cc", "Zs", "Zl", "Zp"})
+DROPPED_CATEGORIES = frozenset({"Cf", "Cs"})
+ZERO_WIDTH_SPACE = "\u200b"
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+# Rasa warns with the patient's whole message when a typed command (`/intent{...}`) names
+# an unknown intent or entity or does not parse; at the default log level nothing a
+# patient writes may reach the logs.
+warnings.filterwarnings("ignore", message="Failed to parse arguments in line", category=UserWarning)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits of what patients may send, and how long they may wait for a reply."""
+
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    reply_timeout_seconds: int = DEFAULT_REPLY_TIMEOUT_SECONDS
+
+
+def _positive_int_env(name: str, default: int) -> int:
+    """A positive integer from the environment, or `default` (with a warning if invalid)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        logger.warning("%s=%r is not a positive integer: using %d.", name, value, default)
+        return default
+    return number
+
+
+def load_limits() -> Limits:
+    """The limits from `MAX_MESSAGE_CHARS`, `MAX_REQUEST_BYTES` and `REPLY_TIMEOUT_SECONDS`."""
+    return Limits(
+        max_message_chars=_positive_int_env("MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
+        max_request_bytes=_positive_int_env("MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
+        reply_timeout_seconds=_positive_int_env("REPLY_TIMEOUT_SECONDS", DEFAULT_REPLY_TIMEOUT_SECONDS),
+    )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message the channel sends itself, without asking the assistant."""
+
+    text: str
+    buttons: List[Dict[str, str]] = field(default_factory=list)
+
+
+EMPTY_REPLY = Reply("I didn't get a question there. What would you like to know about dry needling?")
+UNREADABLE_REPLY = Reply(
+    "Sorry, I couldn't read that message. Please type your question as plain text."
+)
+
+
+def too_long_reply(limits: Limits) -> Reply:
+    """Ask for a shorter message, and offer the phone."""
+    clinic = load_clinic()
+    return Reply(
+        "That message is too long for me. Please ask your question in a sentence or two "
+        f"(at most {limits.max_message_chars} characters), or call {clinic.name}: "
+        f"{clinic.phone_link}",
+        [call_button(clinic)],
+    )
+
+
+def handoff_reply() -> Reply:
+    """The safety net's reply: the general phone hand-off (clinic details from `.env`)."""
+    clinic = load_clinic()
+    return Reply(handoff_text(clinic, None), [call_button(clinic)])
+
+
+async def send_reply(output: OutputChannel, recipient_id: Text, reply: Reply) -> None:
+    """Send `reply` through `output`, with its buttons if it has any."""
+    if reply.buttons:
+        await output.send_text_with_buttons(recipient_id, reply.text, list(reply.buttons))
+    else:
+        await output.send_text_message(recipient_id, reply.text)
+
+
+def clean_text(text: str) -> str:
+    """The message as NLU should see it.
+
+    Control characters become spaces, zero-width and bidi-format characters and lone
+    surrogates are dropped, whitespace runs become one space, and compatibility forms are
+    folded (NFKC: full-width letters, ligatures). Emoji and every script are kept.
+    """
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category in SPACE_CATEGORIES or char == ZERO_WIDTH_SPACE:
+            kept.append(" ")
+        elif category not in DROPPED_CATEGORIES:
+            kept.append(char)
+    return " ".join(unicodedata.normalize("NFKC", "".join(kept)).split())
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A message after screening: the text to handle, or the reply to send instead."""
+
+    text: str
+    reply: Optional[Reply] = None
+
+
+def screen_text(text: str, limits: Limits) -> Screened:
+    """Decide whether a message goes to the assistant, or gets a polite reply right away.
+
+    Over-long messages are refused before any processing, so megabytes of text never
+    reach NLU; messages with nothing left after :func:`clean_text` are "empty".
+    """
+    if len(text) > limits.max_message_chars:
+        return Screened("", too_long_reply(limits))
+    cleaned = clean_text(text)
+    if not cleaned:
+        return Screened("", EMPTY_REPLY)
+    return Screened(cleaned)
+
+
+class BadRequest(Exception):
+    """A request the channel refuses, with its HTTP status and a message for the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        """Remember the status (400, 413) and the message."""
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A validated REST request."""
+
+    sender: str
+    message: str
+    metadata: Optional[Dict[str, Any]]
+
+
+def check_sender(sender: Any) -> str:
+    """The conversation id, if it is a non-empty string of printable characters."""
+    if not isinstance(sender, str) or not sender.strip():
+        raise BadRequest(400, "`sender` must be a non-empty string: the conversation's id.")
+    if len(sender) > MAX_SENDER_CHARS or any(unicodedata.category(c)[0] == "C" for c in sender):
+        raise BadRequest(400, f"`sender` must be at most {MAX_SENDER_CHARS} printable characters.")
+    return sender
+
+
+def parse_rest_body(body: bytes, limits: Limits) -> Incoming:
+    """Validate a REST request body: `{"sender": str, "message": str, "metadata": {...}?}`.
+
+    Raises :class:`BadRequest` (400, or 413 for a body over the limit) otherwise.
+    """
+    if len(body) > limits.max_request_bytes:
+        raise BadRequest(413, f"The request body is over {limits.max_request_bytes} bytes.")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # includes invalid UTF-8
+        payload = None
+    if not isinstance(payload, dict):
+        raise BadRequest(
+            400, 'The body must be a JSON object: {"sender": "<id>", "message": "<text>"}.'
+        )
+    sender = check_sender(payload.get("sender"))
+    message = payload.get("message")
+    if not isinstance(message, str):
+        raise BadRequest(400, "`message` must be a string.")
+    metadata = payload.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise BadRequest(400, "`metadata`, if given, must be a JSON object.")
+    return Incoming(sender, message, metadata)
+
+
+class ReplyCounter(OutputChannel):
+    """Passes the assistant's messages on to another output channel, counting them.
+
+    Rasa sends every bot message through `send_response` (and asks for `name()`). Once
+    `closed` (the patient got the hand-off instead), late messages are dropped.
+    """
+
+    def __init__(self, inner: OutputChannel) -> None:
+        """Wrap `inner`."""
+        self.inner = inner
+        self.replies = 0
+        self.closed = False
+
+    def name(self) -> Text:  # type: ignore[override]
+        """The wrapped channel's name (response variations may depend on it)."""
+        return self.inner.name()
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        """Count the message and send it through the wrapped channel."""
+        self.replies += 1
+        if not self.closed:
+            await self.inner.send_response(recipient_id, message)
+
+    def __getattr__(self, attribute: str) -> Any:
+        """Anything else is the wrapped channel's."""
+        return getattr(self.inner, attribute)
+
+
+async def handle_with_safety_net(
+    on_new_message: OnNewMessage, message: UserMessage, timeout: float = DEFAULT_REPLY_TIMEOUT_SECONDS
+) -> None:
+    """Let the assistant handle `message`; if that sent no reply at all, send the hand-off.
+
+    That happens when the action server is down (`action_handoff` fails), when handling
+    raised, or when no model is loaded. After `timeout` seconds without a finished turn
+    (e.g. a hung action server, which Rasa waits 5 minutes for), the patient gets the
+    hand-off at once; the turn goes on in the background and is stored when it ends, but
+    its late replies are dropped. Nothing the patient wrote is logged.
+    """
+    counter = ReplyCounter(message.output_channel)
+    message.output_channel = counter
+    turn = asyncio.ensure_future(on_new_message(message))
+    try:
+        await asyncio.wait_for(asyncio.shield(turn), timeout)
+    except asyncio.TimeoutError:
+        logger.warning("A message got no reply within %s s: sending the phone hand-off.", timeout)
+        counter.closed = True
+        turn.add_done_callback(_log_late_failure)
+        await send_reply(counter.inner, message.sender_id, handoff_reply())
+        return
+    except Exception as error:  # noqa: BLE001 - the patient must still get an answer
+        logger.error("Handling a message failed (%s): sending the phone hand-off.", type(error).__name__)
+        logger.debug("The failure:", exc_info=True)
+    if counter.replies == 0:
+        logger.warning(
+            "A message got no reply (is the action server down?): sending the phone hand-off."
+        )
+        await send_reply(counter.inner, message.sender_id, handoff_reply())
+
+
+def _log_late_failure(turn: "asyncio.Future[Any]") -> None:
+    """Retrieve (and log, without its text) the outcome of a turn that timed out."""
+    if not turn.cancelled() and turn.exception() is not None:
+        logger.error("A timed-out message failed later (%s).", type(turn.exception()).__name__)
+
+
+def with_safety_net(on_new_message: OnNewMessage, timeout: float) -> OnNewMessage:
+    """`on_new_message`, wrapped in :func:`handle_with_safety_net`."""
+
+    async def handler(message: UserMessage) -> None:
+        await handle_with_safety_net(on_new_message, message, timeout)
+
+    return handler
+
+
+class ModelNotLoaded(RasaException):
+    """The Rasa server has no model to serve; it stops instead of half-working."""
+
+
+def requested_model(argv: Sequence[str]) -> Optional[str]:
+    """The `--model`/`-m` value of a `rasa run` command line, if any."""
+    for index, arg in enumerate(argv):
+        if arg in ("-m", "--model") and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--model="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def check_model_requested(argv: Sequence[str]) -> None:
+    """Raise :class:`ModelNotLoaded` if `rasa run --model` names a file that does not exist.
+
+    Rasa would quietly serve the newest model in `models/` instead.
+    """
+    requested = requested_model(argv)
+    if requested and not os.path.exists(requested):
+        _refuse(f"the model {requested} does not exist")
+
+
+def check_model_loaded(app: Sanic) -> None:
+    """Raise :class:`ModelNotLoaded` unless the server's agent has a model loaded.
+
+    Rasa itself starts anyway with a corrupt model (or none): every message would get an
+    empty answer.
+    """
+    agent = getattr(app.ctx, "agent", None)
+    if agent is None or not agent.is_ready():
+        _refuse("no model could be loaded (a missing or corrupt model file? see above)")
+
+
+def _refuse(problem: str) -> None:
+    message = f"Not serving: {problem}. Train one with `make train`."
+    logger.error(message)
+    raise ModelNotLoaded(message)
+
+
+def install_server_guards(blueprint: Blueprint, limits: Limits) -> None:
+    """Server-wide guards, set up by each channel (doing it twice is harmless).
+
+    Before start (before Rasa loads the model): Sanic's request-size limit, and a
+    `--model` that does not exist stops the server. After start (the model is loaded by
+    then): stop with a clear error if there is no model.
+    """
+
+    async def before_start(app: Sanic, _loop: Any) -> None:
+        app.config.REQUEST_MAX_SIZE = limits.max_request_bytes
+        check_model_requested(sys.argv)
+
+    async def after_start(app: Sanic, _loop: Any) -> None:
+        check_model_loaded(app)
+
+    blueprint.listener("before_server_start")(before_start)
+    blueprint.listener("after_server_start")(after_start)

@@ -1,0 +1,160 @@
+"""Delete conversations older than the retention period from the tracker store.
+
+`make purge` runs it with the settings of `.env`: `RETENTION_DAYS` (default 30) and the
+tracker store of `endpoints.yml` (the SQLite file `TRACKER_DB`, or any SQL database).
+
+Conversations are deleted by whole sessions (a session starts with Rasa's
+`action_session_start` and ends after `session_expiration_time` without messages): a
+session whose last event is older than the retention period is deleted, so is a
+conversation whose every session is. The session going on stays whole, so the assistant
+never sees half a conversation. On SQLite, deleted rows are overwritten with zeros
+(`PRAGMA secure_delete`), so the text is gone from the file, not just unlinked.
+
+    python scripts/purge_conversations.py [--days N] [--dry-run] [--endpoints endpoints.yml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from itertools import groupby
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
+
+# Rasa 3.6 uses SQLAlchemy 1.4's legacy API, which warns about 2.0 once imported.
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+import sqlalchemy as sa  # noqa: E402
+
+DEFAULT_RETENTION_DAYS = 30
+EVENTS_TABLE = "events"
+SESSION_START = "action_session_start"
+
+Row = Tuple[int, str, Optional[float], str, Optional[str]]
+
+
+@dataclass
+class PurgeResult:
+    """What a purge deleted (or would delete, with --dry-run)."""
+
+    cutoff: float
+    events: int = 0
+    conversations: int = 0
+    sessions: int = 0
+
+
+def retention_days(value: Optional[str]) -> int:
+    """`RETENTION_DAYS` as a positive number of days (default 30)."""
+    if value is None or not value.strip():
+        return DEFAULT_RETENTION_DAYS
+    days = int(value)
+    if days <= 0:
+        raise ValueError(f"RETENTION_DAYS must be a positive number of days, not {value!r}")
+    return days
+
+
+def tracker_store_url(endpoints: str) -> Any:
+    """The SQLAlchemy URL of the SQL tracker store configured in `endpoints`."""
+    with warnings.catch_warnings():  # Rasa's imports warn about their own dependencies
+        warnings.simplefilter("ignore")
+        from rasa.core.tracker_store import SQLTrackerStore
+        from rasa.utils.endpoints import read_endpoint_config
+
+    config = read_endpoint_config(endpoints, "tracker_store")
+    if config is None or str(config.type).lower() != "sql":
+        raise SystemExit(f"{endpoints} has no SQL tracker_store: nothing to purge.")
+    keys = ("dialect", "port", "db", "username", "password", "query")
+    kwargs = {key: config.kwargs[key] for key in keys if config.kwargs.get(key) is not None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return SQLTrackerStore.get_db_url(host=config.url, **kwargs)
+
+
+def old_sessions(rows: Iterable[Row], cutoff: float) -> List[Tuple[str, int, int, bool]]:
+    """(sender, first id, last id, whole conversation?) of each session to delete.
+
+    `rows` are (id, sender_id, timestamp, type_name, action_name), ordered by sender, id.
+    """
+    found: List[Tuple[str, int, int, bool]] = []
+    for sender, events in groupby(rows, key=lambda row: row[1]):
+        sessions: List[List[Row]] = []
+        for row in events:
+            starts_session = row[3] == "action" and row[4] == SESSION_START
+            if not sessions or (starts_session and sessions[-1]):
+                sessions.append([])
+            sessions[-1].append(row)
+        old = [s for s in sessions if max((r[2] or 0.0) for r in s) < cutoff]
+        whole = len(old) == len(sessions)
+        found.extend((sender, s[0][0], s[-1][0], whole) for s in old)
+    return found
+
+
+def purge(url: Any, days: int, now: Optional[float] = None, dry_run: bool = False) -> PurgeResult:
+    """Delete the sessions older than `days` days from the tracker store at `url`."""
+    cutoff = (time.time() if now is None else now) - days * 86400
+    result = PurgeResult(cutoff)
+    engine = sa.create_engine(url)
+    try:
+        if not sa.inspect(engine).has_table(EVENTS_TABLE):
+            return result
+        events = sa.Table(EVENTS_TABLE, sa.MetaData(), autoload_with=engine)
+        with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA secure_delete = ON")
+            rows = connection.execute(
+                sa.select(
+                    events.c.id, events.c.sender_id, events.c.timestamp,
+                    events.c.type_name, events.c.action_name,
+                ).order_by(events.c.sender_id, events.c.id)
+            )
+            sessions = old_sessions(rows, cutoff)
+            for sender, first, last, _whole in sessions:
+                condition = sa.and_(events.c.sender_id == sender, events.c.id.between(first, last))
+                if dry_run:
+                    count = connection.execute(
+                        sa.select(sa.func.count()).select_from(events).where(condition)
+                    ).scalar_one()
+                else:
+                    count = connection.execute(events.delete().where(condition)).rowcount
+                result.events += count
+                result.sessions += 1
+        result.conversations = len({sender for sender, _, _, whole in sessions if whole})
+    finally:
+        engine.dispose()
+    return result
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Purge with the settings of the environment (`scripts/env.sh` loads `.env`)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=int, help="retention in days (default: RETENTION_DAYS, else 30)")
+    parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    parser.add_argument("--endpoints", default="endpoints.yml")
+    args = parser.parse_args(argv)
+    try:
+        days = args.days if args.days is not None else retention_days(os.environ.get("RETENTION_DAYS"))
+        if days <= 0:
+            raise ValueError("--days must be positive")
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    url = tracker_store_url(args.endpoints)
+    if str(url).startswith("sqlite:///") and not os.path.exists(str(url)[len("sqlite:///"):]):
+        print(f"No conversations to purge: {str(url)[len('sqlite:///'):]} does not exist.")
+        return 0
+    result = purge(url, days, dry_run=args.dry_run)
+    cutoff = datetime.fromtimestamp(result.cutoff, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    verb = "Would delete" if args.dry_run else "Deleted"
+    print(
+        f"{verb} {result.events} events in {result.sessions} sessions older than {days} days "
+        f"(last message before {cutoff}); {result.conversations} conversations entirely."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

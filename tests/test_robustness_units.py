@@ -1,0 +1,93 @@
+"""The channels' checks on their own (no server): cleaning, screening, request validation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from actions.clinic import load_clinic
+from channels.guard import (
+    EMPTY_REPLY,
+    BadRequest,
+    Limits,
+    clean_text,
+    load_limits,
+    parse_rest_body,
+    requested_model,
+    screen_text,
+)
+
+LIMITS = Limits(max_message_chars=50, max_request_bytes=1000)
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("  what is\tIMS?\n", "what is IMS?"),
+        ("dry\u200bneedling", "dry needling"),  # zero-width space: a word break
+        ("nee\u200ddling\u202e", "needling"),  # joiners and bidi marks: dropped
+        ("hi\x00there\x1b", "hi there"),  # control characters: spaces
+        ("ｗｈａｔ ｉｓ ＩＭＳ", "what is IMS"),  # full-width folded
+        ("pain \ud800here", "pain here"),  # lone surrogate dropped
+        ("ما هو 🙂", "ما هو 🙂"),  # scripts and emoji kept
+    ],
+)
+def test_clean_text(raw: str, clean: str) -> None:
+    """What NLU sees."""
+    assert clean_text(raw) == clean
+
+
+def test_screening_empty_long_and_normal_messages() -> None:
+    """Empty after cleaning: the prompt; over the limit: too long, with the phone."""
+    assert screen_text("\u200b \x00", LIMITS).reply == EMPTY_REPLY
+    long = screen_text("x" * 51, LIMITS).reply
+    assert long is not None and "too long" in long.text and load_clinic().phone in long.text
+    assert long.buttons[0]["url"] == load_clinic().tel_uri
+    assert screen_text("x" * 50, LIMITS).text == "x" * 50
+
+
+def test_valid_rest_bodies() -> None:
+    """sender, message, optional metadata object."""
+    body = json.dumps({"sender": "p", "message": "", "metadata": {"a": 1}}).encode()
+    incoming = parse_rest_body(body, LIMITS)
+    assert (incoming.sender, incoming.message, incoming.metadata) == ("p", "", {"a": 1})
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"x" * 1001, 413),
+        (b"", 400),
+        (b"\xff", 400),
+        (b"[" * 450 + b"]" * 450, 400),
+        (b'{"sender": "p"}', 400),
+        (b'{"sender": "p", "message": 1}', 400),
+        (b'{"sender": ["p"], "message": "hi"}', 400),
+        (b'{"sender": "p\\n", "message": "hi"}', 400),
+        (b'{"sender": "p", "message": "hi", "metadata": []}', 400),
+    ],
+    ids=["too big", "empty", "invalid UTF-8", "nested lists", "no message", "numeric message",
+         "list sender", "control char in sender", "list metadata"],
+)
+def test_invalid_rest_bodies(body: bytes, status: int) -> None:
+    """400 or 413 with a message for the client."""
+    with pytest.raises(BadRequest) as error:
+        parse_rest_body(body, LIMITS)
+    assert error.value.status == status and error.value.message
+
+
+def test_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Positive integers are taken; anything else falls back to the default."""
+    monkeypatch.setenv("MAX_MESSAGE_CHARS", "300")
+    monkeypatch.setenv("MAX_REQUEST_BYTES", "-5")
+    monkeypatch.setenv("REPLY_TIMEOUT_SECONDS", "soon")
+    assert load_limits() == Limits(max_message_chars=300)
+
+
+def test_requested_model_from_the_command_line() -> None:
+    """`rasa run --model X`, `-m X`, `--model=X`."""
+    assert requested_model(["rasa", "run", "--model", "m.tar.gz"]) == "m.tar.gz"
+    assert requested_model(["rasa", "run", "-m", "m.tar.gz", "--port", "1"]) == "m.tar.gz"
+    assert requested_model(["rasa", "run", "--model=m.tar.gz"]) == "m.tar.gz"
+    assert requested_model(["rasa", "run"]) is None
