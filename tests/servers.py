@@ -91,11 +91,12 @@ class Stack:
         wait_for(health, timeout, self.processes[index])
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a process group we started: TERM, then KILL after `timeout` seconds."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
@@ -145,6 +146,6 @@ def running_stack(
         yield stack
     finally:
         for process in reversed(processes):
-            _stop(process)
+            stop_process(process)
         for log in logs:
             log.close()

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -31,7 +30,7 @@ import pytest
 from retrain.sandbox import copy_project
 from retrain.text import normalise
 from tests.conftest import MODEL, PROJECT
-from tests.servers import Stack, wait_for
+from tests.servers import Stack, stop_process, wait_for
 
 BIN = Path(sys.executable).parent
 TOKEN = secrets.token_hex(16)
@@ -97,13 +96,7 @@ def running(root: Path) -> Iterator[Stack]:
         yield Stack(rasa_port, action_port, env, processes)
     finally:
         for process in reversed(processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_process(process, timeout=30)
         for log in logs:
             log.close()
 

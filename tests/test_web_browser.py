@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from actions.clinic import phone_to_tel_uri
 from tests.conftest import MODEL, PROJECT
-from tests.servers import free_port, wait_for
+from tests.servers import free_port, stop_process, wait_for
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 WIDGET_JS = PROJECT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js"
@@ -100,17 +99,6 @@ class WebStack:
         return (self.workdir / "rasa.log").read_text("utf-8", errors="replace")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """Stop a process group we started: TERM, then KILL after 20 s."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
     """Action server, Rasa server (socket.io, CORS allowlist = the page) and page server."""
@@ -154,7 +142,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
         yield WebStack(rasa_port, web_port, workdir)
     finally:
         for process in reversed(processes):
-            _stop(process)
+            stop_process(process)
         for log in logs:
             log.close()
 
