@@ -1,4 +1,6 @@
-# Source me: exports .env.example's defaults, then the overrides in .env.
+# Source me: exports .env.example's defaults, then the overrides in .env; variables already
+# set in the environment win over both (as with python-dotenv).
+_caller_env=$(export -p)
 set -a
 # shellcheck disable=SC1091
 . ./.env.example
@@ -7,3 +9,5 @@ if [ -f .env ]; then
   . ./.env
 fi
 set +a
+eval "$_caller_env"
+unset _caller_env
