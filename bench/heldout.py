@@ -94,13 +94,15 @@ class Report:
         return "\n".join(lines)
 
 
+def gold_label(message: Any) -> str:
+    """`faq/<key>` for a retrieval-intent example, else its intent."""
+    return message.get("intent_response_key") or message.get("intent")
+
+
 def load_examples(test_file: Path) -> List[Tuple[str, str]]:
     """(text, gold label) pairs; retrieval intents keep their `faq/<key>` label."""
     data = load_data(str(test_file))
-    return [
-        (m.get("text"), m.get("intent_response_key") or m.get("intent"))
-        for m in data.intent_examples
-    ]
+    return [(m.get("text"), gold_label(m)) for m in data.intent_examples]
 
 
 async def _parse_all(agent: Agent, texts: List[str]) -> List[Dict[str, Any]]:

@@ -37,7 +37,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.model_selection import StratifiedKFold
 
-from bench.heldout import HANDOFF_INTENTS, predicted_label
+from bench.heldout import HANDOFF_INTENTS, gold_label, predicted_label
 from components.similarity_gate import GATE_OUTPUT, gated_score
 
 NLU_FILES = ("data/nlu.yml", "data/out_of_scope.yml", "data/responses.yml")
@@ -76,11 +76,6 @@ def load_training_data() -> TrainingData:
     return TrainingData().merge(*[load_data(path) for path in NLU_FILES])
 
 
-def label_of(message) -> str:  # type: ignore[no-untyped-def]
-    """`faq/<key>` for retrieval examples, else the intent."""
-    return message.get("intent_response_key") or message.get("intent")
-
-
 async def _parse(agent: Agent, texts: List[str]) -> List[dict]:
     return [await agent.parse_message(text) for text in texts]
 
@@ -102,7 +97,7 @@ def run_fold(data: TrainingData, train_idx: np.ndarray, test_idx: np.ndarray, wo
         gate = parse.get(GATE_OUTPUT) or {}
         outcomes.append(
             Outcome(
-                label_of(message),
+                gold_label(message),
                 predicted_label(parse),
                 gate.get("similarity", 0.0),
                 gate.get("response_confidence", 0.0),
@@ -151,7 +146,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     data = load_training_data()
-    labels = [label_of(m) for m in data.intent_examples]
+    labels = [gold_label(m) for m in data.intent_examples]
     folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=42)
     outcomes: List[Outcome] = []
     started = time.monotonic()

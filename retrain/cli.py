@@ -172,14 +172,19 @@ def _list_one(training: TrainingSet, label: str) -> int:
     return 0
 
 
+def _chosen_label(training: TrainingSet, given: str | None, prompt: str, missing: str) -> str:
+    """The label named on the command line, else asked for; `missing` if there is none."""
+    name = given or (ask_valid(prompt, training.resolve_label) if interactive() else "")
+    if not name.strip():
+        raise UserError(missing)
+    return training.resolve_label(name)
+
+
 def cmd_add_examples(project: Project, args: argparse.Namespace) -> int:
     """Teach an existing FAQ (or out_of_scope, or another label) more questions."""
     training = TrainingSet.load(project)
-    name = args.faq or (ask_valid("Which FAQ? (see `make faq-list`): ", training.resolve_label)
-                        if interactive() else "")
-    if not name.strip():
-        raise UserError("Say which FAQ, e.g. `make faq-examples FAQ=exercise_after`.")
-    label = training.resolve_label(name)
+    label = _chosen_label(training, args.faq, "Which FAQ? (see `make faq-list`): ",
+                          "Say which FAQ, e.g. `make faq-examples FAQ=exercise_after`.")
     kind = "test questions" if args.test else "questions"
     intro = f"New {kind} for {display(label)}, one per line (empty line: done):"
     texts = gather(args.example, args.file, intro,
@@ -256,11 +261,8 @@ def _similar_hint(training: TrainingSet, key: str, examples: Sequence[str]) -> N
 def cmd_move(project: Project, args: argparse.Namespace) -> int:
     """Give existing examples to another FAQ or label."""
     training = TrainingSet.load(project)
-    name = args.to or (ask_valid("Give the questions to which FAQ? ", training.resolve_label)
-                       if interactive() else "")
-    if not name.strip():
-        raise UserError("Say where to move them, e.g. `make faq-move TO=what_to_wear`.")
-    label = training.resolve_label(name)
+    label = _chosen_label(training, args.to, "Give the questions to which FAQ? ",
+                          "Say where to move them, e.g. `make faq-move TO=what_to_wear`.")
     texts = gather(args.example, args.file, f"Existing questions to give to {display(label)}, one per line "
                    "(empty line: done):", lambda line, before: training.check_move(before + [line], label))
     if not texts:
