@@ -140,9 +140,11 @@ def test_export_since_a_date(project: Path) -> None:
     assert rows[0]["times_asked"] == "2"
 
 
-def test_export_without_a_database_says_so(project: Path) -> None:
+def test_export_without_a_database_says_so(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No conversations yet: a clear message, no empty database created."""
     (project / ".env").write_text("TRACKER_DB=missing.db\n")
+    # A new shell: the fixture's TRACKER_DB would win over .env (scripts/env.sh).
+    monkeypatch.delenv("TRACKER_DB")
     load_env(project)
     with pytest.raises(UserError, match="No conversations yet"):
         export(Project(project), project / "out.csv")
