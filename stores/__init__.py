@@ -1,0 +1,1 @@
+"""Conversation stores of the Rasa server (lock store shared by its workers)."""

@@ -1,0 +1,90 @@
+"""The SQLite lock store that the Rasa server's workers share (stores/sqlite_lock_store.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import sqlite3
+from pathlib import Path
+from typing import List
+
+import pytest
+from rasa.core.lock_store import LockStore
+from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
+
+from stores.sqlite_lock_store import SQLiteLockStore
+from tests.conftest import PROJECT
+
+
+def test_endpoints_yml_makes_it_from_the_tracker_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """endpoints.yml: the lock store is ours, in the tracker store's SQLite file."""
+    monkeypatch.setenv("TRACKER_DB", str(tmp_path / "tracker.db"))
+    monkeypatch.setenv("ACTION_PORT", "5055")
+    endpoint = read_endpoint_config(str(PROJECT / "endpoints.yml"), "lock_store")
+    store = LockStore.create(endpoint)
+    assert isinstance(store, SQLiteLockStore)
+    assert Path(store.db) == tmp_path / "tracker.db"
+    tracker_store = read_endpoint_config(str(PROJECT / "endpoints.yml"), "tracker_store")
+    assert tracker_store.kwargs["db"] == store.db
+
+
+def test_tickets_are_served_in_order_across_processes_view(tmp_path: Path) -> None:
+    """Two stores on one file (two workers) see one lock: tickets 0, 1; cleanup deletes it."""
+    db = str(tmp_path / "locks.db")
+    first, second = SQLiteLockStore(db=db), SQLiteLockStore(EndpointConfig(db=db))
+    assert first.issue_ticket("patient") == 0
+    assert second.issue_ticket("patient") == 1
+    lock = second.get_lock("patient")
+    assert lock is not None and not lock.is_locked(0) and lock.is_locked(1)
+    first.cleanup("patient", 0)
+    assert second.is_someone_waiting("patient")
+    second.cleanup("patient", 1)
+    assert first.get_lock("patient") is None
+
+
+def test_a_waiting_message_gets_the_lock_when_the_first_is_done(tmp_path: Path) -> None:
+    """Rasa's `lock()` context: the second message of a conversation waits for the first."""
+    db = str(tmp_path / "locks.db")
+    workers = [SQLiteLockStore(db=db), SQLiteLockStore(db=db)]
+    order: List[str] = []
+
+    async def handle(store: SQLiteLockStore, name: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with store.lock("patient", wait_time_in_seconds=0.05):
+            order.append(f"{name} starts")
+            await asyncio.sleep(0.2)
+            order.append(f"{name} ends")
+
+    async def both() -> None:
+        await asyncio.gather(handle(workers[0], "first", 0), handle(workers[1], "second", 0.05))
+
+    asyncio.run(both())
+    assert order == ["first starts", "first ends", "second starts", "second ends"]
+    assert workers[0].get_lock("patient") is None
+
+
+def _issue(db: str, count: int, queue: "multiprocessing.Queue[List[int]]") -> None:
+    store = SQLiteLockStore(db=db)
+    queue.put([store.issue_ticket("busy patient", 60) for _ in range(count)])
+
+
+def test_processes_never_get_the_same_ticket(tmp_path: Path) -> None:
+    """Issuing is one transaction: 4 processes x 50 tickets are 200 distinct numbers."""
+    db = str(tmp_path / "locks.db")
+    SQLiteLockStore(db=db)  # creates the table before the processes race
+    context = multiprocessing.get_context("spawn")
+    queue: "multiprocessing.Queue[List[int]]" = context.Queue()
+    processes = [context.Process(target=_issue, args=(db, 50, queue)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    tickets = [ticket for _ in processes for ticket in queue.get(timeout=120)]
+    for process in processes:
+        process.join(timeout=60)
+    assert sorted(tickets) == list(range(200))
+
+
+def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
+    """Readers never wait for a writer."""
+    SQLiteLockStore(db=str(tmp_path / "locks.db"))
+    with sqlite3.connect(tmp_path / "locks.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
