@@ -18,6 +18,21 @@ from typing import IO, Any, Dict, Iterator, List, Sequence
 from tests.conftest import MODEL, PROJECT
 
 BIN = Path(sys.executable).parent
+# How `make run` serves (.env.example): Sanic workers, keep-alive, TensorFlow threads.
+SERVING_VARIABLES = (
+    "SANIC_WORKERS",
+    "SANIC_KEEP_ALIVE",
+    "TF_INTRA_OP_PARALLELISM_THREADS",
+    "TF_INTER_OP_PARALLELISM_THREADS",
+)
+
+
+def serving_settings() -> Dict[str, str]:
+    """The serving settings of .env.example, as scripts/run.sh passes them to `rasa run`."""
+    from dotenv import dotenv_values
+
+    values = dotenv_values(PROJECT / ".env.example")
+    return {name: str(values[name]) for name in SERVING_VARIABLES}
 
 
 def free_port() -> int:
@@ -25,6 +40,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def action_server_command(port: int) -> List[str]:
+    """The action server as scripts/run.sh starts it: rasa_sdk's own, without Rasa."""
+    return [str(BIN / "python"), "-m", "rasa_sdk", "--port", str(port), "--actions", "actions"]
 
 
 def wait_for(url: str, timeout: float, process: subprocess.Popen) -> None:
@@ -130,7 +150,7 @@ def running_stack(
     }
     logs = [open(workdir / name, "w") for name in ("actions.log", "rasa.log")]
     commands = [
-        [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"],
+        action_server_command(action_port),
         [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", "endpoints.yml",
          "--credentials", "credentials.yml", "--port", str(rasa_port), "-i", "127.0.0.1",
          *rasa_args],

@@ -30,7 +30,7 @@ import pytest
 from retrain.sandbox import copy_project
 from retrain.text import normalise
 from tests.conftest import MODEL, PROJECT
-from tests.servers import Stack, stop_process, wait_for
+from tests.servers import Stack, action_server_command, stop_process, wait_for
 
 BIN = Path(sys.executable).parent
 TOKEN = secrets.token_hex(16)
@@ -80,7 +80,7 @@ def running(root: Path) -> Iterator[Stack]:
     env = {**os.environ, "ACTION_PORT": str(action_port), "TRACKER_DB": str(root / "tracker.db")}
     logs = [open(root / name, "a") for name in ("actions.log", "rasa.log")]
     commands = [
-        [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"],
+        action_server_command(action_port),
         [str(BIN / "rasa"), "run", "--model", "models/dry-needling.tar.gz", "--endpoints", "endpoints.yml",
          "--credentials", "credentials.yml", "--port", str(rasa_port), "-i", "127.0.0.1",
          "--enable-api", "--auth-token", TOKEN],

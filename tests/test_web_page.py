@@ -14,6 +14,9 @@ import pytest
 from actions.clinic import Clinic
 from tests.conftest import PROJECT
 from web.serve import (
+    SOCKETIO_OPTIONS,
+    SOCKETIO_WEBSOCKET_ONLY,
+    WIDGET_JS,
     PageConfig,
     Site,
     config_script,
@@ -41,7 +44,8 @@ def site(tmp_path: Path) -> Site:
     (static / "clinic.css").write_text("body { color: black }", "utf-8")
     (static / "notes.txt").write_text("not served", "utf-8")
     widget = tmp_path / "index.js"
-    widget.write_bytes(b'x="@import url(https://fonts.example/css?f=Inter);";var WebChat={};')
+    widget.write_bytes(b'x="@import url(https://fonts.example/css?f=Inter);";var WebChat={};'
+                       + SOCKETIO_OPTIONS)
     return Site(CONFIG, static_dir=static, widget_js=widget)
 
 
@@ -114,7 +118,19 @@ def test_csp_runs_only_own_scripts_and_connects_only_to_rasa() -> None:
 
 def test_widget_loses_its_remote_font_import() -> None:
     bundle = b'a="@import url(https://fonts.googleapis.com/css?family=Inter:400&display=swap);"'
-    assert local_widget(bundle) == b'a=""'
+    assert local_widget(bundle + SOCKETIO_OPTIONS) == b'a=""' + SOCKETIO_WEBSOCKET_ONLY
+
+
+def test_the_pinned_widget_connects_over_websocket_only() -> None:
+    """Any of the Rasa server's workers can hold the connection: no long-polling session."""
+    bundle = WIDGET_JS.read_bytes()
+    served = local_widget(bundle)
+    assert served.count(b'transports:["websocket"]') == 2 and SOCKETIO_OPTIONS not in served
+
+
+def test_an_unknown_widget_bundle_is_refused() -> None:
+    with pytest.raises(ValueError, match="socket.io options"):
+        local_widget(b"var WebChat={};")
 
 
 def test_server_serves_the_page_config_widget_and_static_files(server: str) -> None:

@@ -57,6 +57,14 @@ COMPRESSIBLE = (".html", ".js", ".css", ".svg")
 # rasa-webchat's CSS starts with `@import url(https://fonts.googleapis.com/...)`: the
 # page uses its own fonts and loads nothing from other hosts.
 REMOTE_CSS_IMPORT = re.compile(rb"@import url\(https?://[^)]*\);")
+# rasa-webchat opens its socket.io connection with long-polling first, then upgrades to a
+# WebSocket. The Rasa server runs several worker processes (SANIC_WORKERS), and a polling
+# session lives in one of them only, so the widget connects over WebSocket alone: one
+# connection, held by one worker. (Its `protocolOptions` setting never reaches socket.io.)
+SOCKETIO_OPTIONS = b"socketio:function(e,t,n){var r=n?{path:n}:{}"
+SOCKETIO_WEBSOCKET_ONLY = (
+    b'socketio:function(e,t,n){var r=n?{path:n,transports:["websocket"]}:{transports:["websocket"]}'
+)
 
 
 @dataclass(frozen=True)
@@ -160,8 +168,10 @@ def content_security_policy(config: PageConfig) -> str:
 
 
 def local_widget(bundle: bytes) -> bytes:
-    """The widget's bundle without its CSS imports from other hosts."""
-    return REMOTE_CSS_IMPORT.sub(b"", bundle)
+    """The widget's bundle without its CSS imports from other hosts, on WebSocket only."""
+    if bundle.count(SOCKETIO_OPTIONS) != 1:
+        raise ValueError("the chat widget's socket.io options were not found: another rasa-webchat?")
+    return REMOTE_CSS_IMPORT.sub(b"", bundle).replace(SOCKETIO_OPTIONS, SOCKETIO_WEBSOCKET_ONLY)
 
 
 @dataclass(frozen=True)

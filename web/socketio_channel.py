@@ -38,6 +38,14 @@ from sanic import Blueprint
 
 logger = logging.getLogger(__name__)
 
+
+def sanic_workers() -> int:
+    """How many worker processes the Rasa server runs (SANIC_WORKERS, default 1)."""
+    try:
+        return max(1, int(os.environ.get("SANIC_WORKERS", "1")))
+    except ValueError:
+        return 1
+
 LINK_SCHEMES = frozenset({"http", "https", "tel", "mailto"})
 
 
@@ -140,6 +148,11 @@ class ClinicSocketIOInput(SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None
+        if sanic_workers() > 1:
+            # A long-polling session lives in one worker process, and the next poll may
+            # reach another: with several workers, socket.io clients connect by WebSocket
+            # (the page's widget does); a polling handshake gets a clear 400.
+            sio.eio.transports = ["websocket"]
 
         async def connect(
             sid: Text, environ: Dict[Text, Any], auth: Optional[Dict[Text, Any]] = None
