@@ -55,7 +55,7 @@ shell: train
 	@exec scripts/run.sh shell
 
 lint: install
-	$(BIN)/ruff check actions components scripts tests bench web retrain channels
+	$(BIN)/ruff check actions components scripts tests bench web retrain channels stores
 
 test: train validate lint $(TEST_DEPS)
 	$(BIN)/python -m pytest tests
