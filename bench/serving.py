@@ -47,13 +47,14 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from bench import _env  # noqa: F401  (environment defaults first)
 from bench.soak import percentile
-from tests.servers import SERVING_VARIABLES, free_port
+from tests.servers import SERVING_VARIABLES, free_port, serving_settings
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MODEL = PROJECT / "models" / "dry-needling.tar.gz"
 HELDOUT = PROJECT / "tests" / "nlu_heldout.yml"
 RESULTS = PROJECT / "bench" / "results" / "serving.json"
+WORKER_UP = "Rasa server is up and running."
 
 
 # Small talk, written for this benchmark (none is a training example: checked at start).
@@ -130,6 +131,7 @@ class Server:
 
     name: str
     startup_seconds: float = 0.0
+    all_workers_seconds: float = 0.0
     levels: List[Level] = field(default_factory=list)
     rasa_rss_mib: float = 0.0
     rasa_pss_mib: float = 0.0
@@ -302,6 +304,20 @@ def launch(setup: str, workdir: Path) -> Tuple[subprocess.Popen, List[subprocess
     return run, started, f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
 
 
+def workers_of(setup: str) -> int:
+    """How many Rasa worker processes a setup runs."""
+    return int(serving_settings()["SANIC_WORKERS"]) if setup == "ours" else 1
+
+
+def wait_for_workers(log: Path, count: int, timeout: float) -> None:
+    """Wait until `count` workers logged that they are up."""
+    deadline = time.monotonic() + timeout
+    while log.read_text(errors="replace").count(WORKER_UP) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"fewer than {count} workers up within {timeout} s ({log})")
+        time.sleep(0.2)
+
+
 def measure_server(setup: str, levels: Sequence[int], turns: int, per_user: int,
                    level_seconds: float) -> Server:
     """Start a setup, measure start-up, load at each level and memory; stop it."""
@@ -309,10 +325,15 @@ def measure_server(setup: str, levels: Sequence[int], turns: int, per_user: int,
     pool = message_pool()
     with tempfile.TemporaryDirectory(prefix=f"bench-{setup}-") as tmp:
         workdir = Path(tmp)
+        launched = time.monotonic()
         run, started, webhook = launch(setup, workdir)
         try:
             server.startup_seconds = round(wait_for_answer(webhook, run, 300), 1)
-            print(f"  {setup}: first answer {server.startup_seconds} s after launch", flush=True)
+            # The first worker up answers; the load starts once every worker is up.
+            wait_for_workers(workdir / f"{setup}.log", workers_of(setup), 300)
+            server.all_workers_seconds = round(time.monotonic() - launched, 1)
+            print(f"  {setup}: first answer {server.startup_seconds} s after launch, "
+                  f"all workers up after {server.all_workers_seconds} s", flush=True)
             # Warm-up, not measured: every worker compiles its graphs on its first messages.
             asyncio.run(run_level(webhook, 4, 40, turns, pool, f"{setup}-warmup", 120))
             for users in levels:
@@ -424,6 +445,7 @@ def table(ours: Server, stock: Server) -> str:
             row(f"{label}: {q} latency", mine.latency_ms[q], theirs.latency_ms[q], " ms")
         row(f"{label}: errors (of {mine.messages})", mine.errors, theirs.errors)
     row("start-up to first answer", ours.startup_seconds, stock.startup_seconds, " s")
+    row("start-up until every worker is up", ours.all_workers_seconds, stock.all_workers_seconds, " s")
     row(f"Rasa server RSS ({ours.rasa_processes} vs {stock.rasa_processes} processes)",
         ours.rasa_rss_mib, stock.rasa_rss_mib, " MiB")
     row("Rasa server PSS (shared pages counted once)", ours.rasa_pss_mib, stock.rasa_pss_mib, " MiB")
