@@ -32,6 +32,7 @@ from actions.handoff import call_button, handoff_text
 
 logger = logging.getLogger(__name__)
 
+
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 DEFAULT_REPLY_TIMEOUT_SECONDS = 30
@@ -349,3 +350,11 @@ def install_server_guards(blueprint: Blueprint, limits: Limits) -> None:
 
     blueprint.listener("before_server_start")(before_start)
     blueprint.listener("after_server_start")(after_start)
+
+
+def sanic_workers() -> int:
+    """How many worker processes the Rasa server runs (SANIC_WORKERS, default 1)."""
+    try:
+        return max(1, int(os.environ.get("SANIC_WORKERS", "1")))
+    except ValueError:
+        return 1

@@ -18,10 +18,9 @@ from typing import IO, Any, Dict, Iterator, List, Sequence
 from tests.conftest import MODEL, PROJECT
 
 BIN = Path(sys.executable).parent
-# How `make run` serves (.env.example): Sanic workers, keep-alive, TensorFlow threads.
+# How `make run` serves (.env.example): Sanic workers, TensorFlow threads.
 SERVING_VARIABLES = (
     "SANIC_WORKERS",
-    "SANIC_KEEP_ALIVE",
     "TF_INTRA_OP_PARALLELISM_THREADS",
     "TF_INTER_OP_PARALLELISM_THREADS",
 )

@@ -90,3 +90,12 @@ def test_socketio_takes_websockets_only(stack: Stack) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url, timeout=30)
     assert refused.value.code == 400
+
+
+def test_rest_replies_close_their_connection(stack: Stack) -> None:
+    """The next request is then taken by whichever worker is free."""
+    request = urllib.request.Request(
+        stack.webhook, data=b'{"sender": "closer", "message": "hi"}',
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        assert reply.status == 200 and reply.headers["Connection"] == "close"

@@ -36,15 +36,9 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from rasa.shared.utils.io import raise_warning
 from sanic import Blueprint
 
+from channels.guard import sanic_workers
+
 logger = logging.getLogger(__name__)
-
-
-def sanic_workers() -> int:
-    """How many worker processes the Rasa server runs (SANIC_WORKERS, default 1)."""
-    try:
-        return max(1, int(os.environ.get("SANIC_WORKERS", "1")))
-    except ValueError:
-        return 1
 
 LINK_SCHEMES = frozenset({"http", "https", "tel", "mailto"})
 
