@@ -26,6 +26,7 @@ help:
 	@echo "make test      set up, train if needed, run the whole test suite"
 	@echo "make train     train the model (only when data or config changed)"
 	@echo "make validate  check the training data and domain"
+	@echo "make bench     serving speed against stock rasa run (bench/serving.py)"
 
 install: $(VENV)/.installed $(SPACY_MODEL)/meta.json
 

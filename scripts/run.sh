@@ -22,7 +22,8 @@ SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_sdk --port "$ACTION_PORT" --action
 pids+=($!)
 
 if [ "${1:-}" = "shell" ]; then
-  .venv/bin/rasa shell --endpoints endpoints.yml --port "$RASA_PORT"
+  # One tester at one terminal: one process (several workers would all read the terminal).
+  SANIC_WORKERS=1 .venv/bin/rasa shell --endpoints endpoints.yml --port "$RASA_PORT"
 else
   api_args=()
   if [ -n "${RASA_API_TOKEN:-}" ]; then
