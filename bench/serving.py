@@ -34,7 +34,6 @@ import itertools
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -46,8 +45,8 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from bench import _env  # noqa: F401  (environment defaults first)
-from bench.soak import percentile
-from tests.servers import SERVING_VARIABLES, free_port, serving_settings
+from bench.soak import percentile, post_message
+from tests.servers import SERVING_VARIABLES, free_port, serving_settings, stop_process
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -160,7 +159,7 @@ async def run_level(webhook: str, users: int, total: int, turns: int, pool: Dict
                 level.messages += 1
                 text = next(pool[MIX[turn % len(MIX)]])
                 started = time.perf_counter()
-                problem = await send(session, webhook, conversation, text)
+                problem = await post_message(session, webhook, conversation, text)
                 latencies.append(time.perf_counter() - started)
                 if problem:
                     level.errors += 1
@@ -182,23 +181,6 @@ async def run_level(webhook: str, users: int, total: int, turns: int, pool: Dict
         level.errors += total - level.messages
         level.error_examples.append(f"time limit: {total - level.messages} messages not sent")
     return level
-
-
-async def send(session: object, webhook: str, sender: str, text: str) -> Optional[str]:
-    """POST one message; return what was wrong with the answer, or None."""
-    import aiohttp
-
-    assert isinstance(session, aiohttp.ClientSession)
-    try:
-        async with session.post(webhook, json={"sender": sender, "message": text}) as reply:
-            if reply.status != 200:
-                return f"status {reply.status}"
-            body = await reply.json(content_type=None)
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-        return f"{type(error).__name__}: {error}"
-    if isinstance(body, list) and body and all(m.get("text") for m in body):
-        return None
-    return f"answer without text: {body!r}"[:200]
 
 
 # --- processes -------------------------------------------------------------------------
@@ -263,17 +245,6 @@ def wait_for_answer(webhook: str, process: subprocess.Popen, timeout: float) -> 
             pass
         time.sleep(0.1)
     raise TimeoutError(f"no answer within {timeout} s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a process group this benchmark started."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def launch(setup: str, workdir: Path) -> Tuple[subprocess.Popen, List[subprocess.Popen], str]:
@@ -354,7 +325,7 @@ def measure_server(setup: str, levels: Sequence[int], turns: int, per_user: int,
             server.actions_rss_mib = round(sum(memory_kib(p)[0] for p in actions) / 1024, 1)
         finally:
             for process in reversed(started):
-                stop(process)
+                stop_process(process)
     return server
 
 

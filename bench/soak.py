@@ -35,7 +35,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from bench import _env  # noqa: F401  (environment defaults first)
 
@@ -110,6 +110,26 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+async def post_message(session: Any, webhook: str, sender: str, text: str) -> Optional[str]:
+    """POST one message over the REST channel; what was wrong with the answer, or None.
+
+    Wrong: a status other than 200, a failed or timed-out request, or a reply that is not
+    a non-empty list of messages with text.
+    """
+    import aiohttp
+
+    try:
+        async with session.post(webhook, json={"sender": sender, "message": text}) as reply:
+            if reply.status != 200:
+                return f"status {reply.status}"
+            body = await reply.json(content_type=None)
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+        return f"{type(error).__name__}: {error}"
+    if isinstance(body, list) and body and all(isinstance(m, dict) and m.get("text") for m in body):
+        return None
+    return f"answer without text: {body!r}"[:200]
+
+
 async def run_load(
     webhook: str, pids: Sequence[int], figures: Figures, timeout: float
 ) -> Dict[str, int]:
@@ -136,18 +156,9 @@ async def run_load(
 
     async def send(session: aiohttp.ClientSession, sender: str, text: str) -> None:
         started = time.perf_counter()
-        try:
-            async with session.post(webhook, json={"sender": sender, "message": text}) as reply:
-                body = await reply.json(content_type=None) if reply.status == 200 else None
-                problem = None if reply.status == 200 else f"status {reply.status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            body, problem = None, f"{type(error).__name__}: {error}"
+        problem = await post_message(session, webhook, sender, text)
         latencies.append(time.perf_counter() - started)
         figures.messages_sent += 1
-        if problem is None and not (
-            isinstance(body, list) and body and all(isinstance(m, dict) and m.get("text") for m in body)
-        ):
-            problem = f"answer without text: {body!r}"[:200]
         if problem is None:
             figures.answered += 1
         else:
