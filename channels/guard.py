@@ -32,7 +32,6 @@ from actions.handoff import call_button, handoff_text
 
 logger = logging.getLogger(__name__)
 
-
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 DEFAULT_REPLY_TIMEOUT_SECONDS = 30
