@@ -46,7 +46,14 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from bench import _env  # noqa: F401  (environment defaults first)
 from bench.soak import percentile, post_message
-from tests.servers import SERVING_VARIABLES, free_port, serving_settings, stop_process
+from tests.servers import (
+    SERVING_VARIABLES,
+    children,
+    cmdline,
+    free_port,
+    serving_settings,
+    stop_process,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -184,31 +191,6 @@ async def run_level(webhook: str, users: int, total: int, turns: int, pool: Dict
 
 
 # --- processes -------------------------------------------------------------------------
-
-def children(pid: int) -> List[int]:
-    """All descendants of `pid` (from /proc)."""
-    parents: Dict[int, List[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def cmdline(pid: int) -> str:
-    """A process's command line, or '' if it is gone."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
 
 def memory_kib(pid: int) -> Tuple[int, int]:
     """(RSS, PSS) of a process in KiB, from /proc/<pid>/smaps_rollup."""

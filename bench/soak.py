@@ -2,8 +2,9 @@
 
     python -m bench.soak [--concurrency 50] [--messages 10000] [--turns 10]
 
-Starts the action server and the Rasa server on free 127.0.0.1 ports (tests/servers.py)
-with a fresh SQLite tracker store, then keeps `--concurrency` conversations going at once
+Starts the action server and the Rasa server on free 127.0.0.1 ports (tests/servers.py),
+served as `make run` serves it (its worker processes, .env.example), with a fresh SQLite
+tracker store, then keeps `--concurrency` conversations going at once
 over the REST channel, each a patient's conversation of `--turns` messages (greeting, FAQ
 questions, yes/no, questions that go to the phone hand-off through the action server),
 a new patient starting whenever one finishes, until `--messages` messages were sent.
@@ -15,7 +16,8 @@ Checks and reports:
   than REPLY_TIMEOUT_SECONDS), counted from the Rasa server's log: must be none;
 * every conversation complete in the tracker store afterwards: each message stored as a
   user event, each followed by a bot message;
-* the Rasa server's resident memory (VmRSS), sampled every 100 messages: the mean over
+* the Rasa server's resident memory (VmRSS of its processes, summed), sampled every 100
+  messages: the mean over
   the first thousand messages against the mean over the last thousand (must grow < 10%);
 * latency percentiles and throughput.
 
@@ -63,12 +65,13 @@ SCRIPT = [
 ]
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process in KiB (VmRSS from /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
+def rss_kib(pids: Sequence[int]) -> int:
+    """Resident memory of processes in KiB (VmRSS from /proc, summed)."""
+    total = 0
+    for pid in pids:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        total += next(int(line.split()[1]) for line in lines if line.startswith("VmRSS:"))
+    return total
 
 
 @dataclass
@@ -131,7 +134,7 @@ async def post_message(session: Any, webhook: str, sender: str, text: str) -> Op
 
 
 async def run_load(
-    webhook: str, pids: Sequence[int], figures: Figures, timeout: float
+    webhook: str, pids: Sequence[Sequence[int]], figures: Figures, timeout: float
 ) -> Dict[str, int]:
     """Send the messages; return each conversation's message count."""
     import aiohttp
@@ -166,9 +169,9 @@ async def run_load(
             if len(figures.error_examples) < 10:
                 figures.error_examples.append(f"{sender}: {problem}")
         if figures.messages_sent % SAMPLE_EVERY == 0:
-            figures.rss_samples_kib.append([figures.messages_sent, *(rss_kib(p) for p in pids)])
+            figures.rss_samples_kib.append([figures.messages_sent, *(rss_kib(group) for group in pids)])
 
-    figures.rss_samples_kib.append([0, *(rss_kib(p) for p in pids)])
+    figures.rss_samples_kib.append([0, *(rss_kib(group) for group in pids)])
     client_timeout = aiohttp.ClientTimeout(total=timeout)
     connector = aiohttp.TCPConnector(limit=figures.concurrency)
     started = time.perf_counter()
@@ -220,14 +223,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error(f"--messages must be at least {2 * WINDOW} (first and last thousand)")
 
     sys.path.insert(0, str(PROJECT))
-    from tests.servers import running_stack
+    from tests.servers import children, running_stack, serving_settings
 
     figures = Figures(args.concurrency, args.messages, args.turns)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         workdir = Path(tmp)
         print(f"Starting the servers (logs in {workdir}) ...", flush=True)
-        with running_stack(workdir) as stack:
-            pids = [stack.processes[1].pid, stack.processes[0].pid]
+        with running_stack(workdir, serving_settings()) as stack:
+            rasa = stack.processes[1].pid
+            pids = [[rasa, *children(rasa)], [stack.processes[0].pid]]
             print(
                 f"Soak: {args.concurrency} concurrent conversations of {args.turns} messages, "
                 f"{args.messages} messages in total, at {stack.webhook}",

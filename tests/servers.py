@@ -41,6 +41,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def children(pid: int) -> List[int]:
+    """All descendants of `pid` (from /proc)."""
+    parents: Dict[int, List[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def cmdline(pid: int) -> str:
+    """A process's command line, or '' if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def action_server_command(port: int) -> List[str]:
     """The action server as scripts/run.sh starts it: rasa_sdk's own, without Rasa."""
     return [str(BIN / "python"), "-m", "rasa_sdk", "--port", str(port), "--actions", "actions"]

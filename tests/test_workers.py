@@ -17,9 +17,8 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from bench.serving import children, cmdline
 from bench.soak import complete_conversations
-from tests.servers import Stack, running_stack, serving_settings
+from tests.servers import Stack, children, cmdline, running_stack, serving_settings
 
 TURNS = ["hi", "What is dry needling?", "Does my insurance cover it?",
          "Can I go to the gym after dry needling?", "thanks", "bye"]
