@@ -51,7 +51,6 @@ from tests.servers import (
     children,
     cmdline,
     free_port,
-    serving_settings,
     stop_process,
 )
 
@@ -257,11 +256,6 @@ def launch(setup: str, workdir: Path) -> Tuple[subprocess.Popen, List[subprocess
     return run, started, f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
 
 
-def workers_of(setup: str) -> int:
-    """How many Rasa worker processes a setup runs."""
-    return int(serving_settings()["SANIC_WORKERS"]) if setup == "ours" else 1
-
-
 def wait_for_workers(log: Path, count: int, timeout: float) -> None:
     """Wait until `count` workers logged that they are up."""
     deadline = time.monotonic() + timeout
@@ -283,7 +277,8 @@ def measure_server(setup: str, levels: Sequence[int], turns: int, per_user: int,
         try:
             server.startup_seconds = round(wait_for_answer(webhook, run, 300), 1)
             # The first worker up answers; the load starts once every worker is up.
-            wait_for_workers(workdir / f"{setup}.log", workers_of(setup), 300)
+            rasa, _ = server_processes(run.pid)  # the main process and its forked workers
+            wait_for_workers(workdir / f"{setup}.log", max(1, len(rasa) - 1), 300)
             server.all_workers_seconds = round(time.monotonic() - launched, 1)
             print(f"  {setup}: first answer {server.startup_seconds} s after launch, "
                   f"all workers up after {server.all_workers_seconds} s", flush=True)
@@ -351,7 +346,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             server.train_seconds = seconds
     if len(servers) == 2:
         print(table(servers["ours"], servers["stock"]))
-        print("\nTargets (32 patients unless said):")
+        print(f"\nTargets (at {servers['ours'].levels[-1].users} patients, the last level):")
         for name, met in targets(servers["ours"], servers["stock"]):
             print(f"  {'met    ' if met else 'NOT MET'}  {name}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
