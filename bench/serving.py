@@ -42,7 +42,7 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import IO, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from bench import _env  # noqa: F401  (environment defaults first)
 from bench.soak import percentile, post_message
@@ -51,6 +51,7 @@ from tests.servers import (
     children,
     cmdline,
     free_port,
+    memory_kib,
     stop_process,
 )
 
@@ -191,16 +192,6 @@ async def run_level(webhook: str, users: int, total: int, turns: int, pool: Dict
 
 # --- processes -------------------------------------------------------------------------
 
-def memory_kib(pid: int) -> Tuple[int, int]:
-    """(RSS, PSS) of a process in KiB, from /proc/<pid>/smaps_rollup."""
-    values = {"Rss:": 0, "Pss:": 0}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        parts = line.split()
-        if parts and parts[0] in values:
-            values[parts[0]] = int(parts[1])
-    return values["Rss:"], values["Pss:"]
-
-
 def server_processes(root: int) -> Tuple[List[int], List[int]]:
     """(Rasa server processes with their workers, action server processes) under `root`."""
     tree = [root, *children(root)]
@@ -234,26 +225,29 @@ def launch(setup: str, workdir: Path) -> Tuple[subprocess.Popen, List[subprocess
     env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
            "TRACKER_DB": str(workdir / "tracker.db"), "RASA_API_TOKEN": "",
            "WEB_PORT": str(free_port())}
-    log = open(workdir / f"{setup}.log", "w")
+    with open(workdir / f"{setup}.log", "w") as log:  # the servers keep their own copy
+        started = _start_servers(setup, env, log, workdir, rasa_port, action_port)
+    return started[-1], started, f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+
+
+def _start_servers(setup: str, env: Dict[str, str], log: IO[str], workdir: Path,
+                   rasa_port: int, action_port: int) -> List[subprocess.Popen]:
+    """Start a setup's processes, the one to measure under last."""
     common = {"cwd": PROJECT, "stdout": log, "stderr": subprocess.STDOUT, "start_new_session": True}
     if setup == "ours":
-        run = subprocess.Popen(["bash", "scripts/run.sh"], env=env, **common)
-        started = [run]
-    else:
-        for name in SERVING_VARIABLES:
-            env.pop(name, None)
-        endpoints = workdir / "endpoints-stock.yml"
-        text = (PROJECT / "endpoints.yml").read_text()
-        endpoints.write_text(re.sub(r"(?ms)^lock_store:.*?(?=^\S|\Z)", "", text))
-        actions = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"],
-            env={**env, "SANIC_HOST": "127.0.0.1"}, **common)
-        run = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
-             "--credentials", "credentials.yml", "-i", "127.0.0.1", "--port", str(rasa_port)],
-            env=env, **common)
-        started = [actions, run]
-    return run, started, f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+        return [subprocess.Popen(["bash", "scripts/run.sh"], env=env, **common)]
+    env = {name: value for name, value in env.items() if name not in SERVING_VARIABLES}
+    endpoints = workdir / "endpoints-stock.yml"
+    text = (PROJECT / "endpoints.yml").read_text()
+    endpoints.write_text(re.sub(r"(?ms)^lock_store:.*?(?=^\S|\Z)", "", text))
+    actions = subprocess.Popen(
+        [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"],
+        env={**env, "SANIC_HOST": "127.0.0.1"}, **common)
+    run = subprocess.Popen(
+        [str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
+         "--credentials", "credentials.yml", "-i", "127.0.0.1", "--port", str(rasa_port)],
+        env=env, **common)
+    return [actions, run]
 
 
 def wait_for_workers(log: Path, count: int, timeout: float) -> None:
@@ -277,7 +271,10 @@ def measure_server(setup: str, levels: Sequence[int], turns: int, per_user: int,
         try:
             server.startup_seconds = round(wait_for_answer(webhook, run, 300), 1)
             # The first worker up answers; the load starts once every worker is up.
-            rasa, _ = server_processes(run.pid)  # the main process and its forked workers
+            # The main process and its workers, forked before any of them answers.
+            rasa, actions = server_processes(run.pid)
+            if setup == "stock":  # the action server is not under `rasa run` there
+                actions = [started[0].pid]
             wait_for_workers(workdir / f"{setup}.log", max(1, len(rasa) - 1), 300)
             server.all_workers_seconds = round(time.monotonic() - launched, 1)
             print(f"  {setup}: first answer {server.startup_seconds} s after launch, "
@@ -291,9 +288,6 @@ def measure_server(setup: str, levels: Sequence[int], turns: int, per_user: int,
                 print(f"  {setup}: {users:>2} patients: {level.messages_per_second} msg/s, "
                       f"p50 {level.latency_ms['p50']} ms, p99 {level.latency_ms['p99']} ms, "
                       f"{level.errors} errors", flush=True)
-            rasa, actions = server_processes(run.pid)
-            if setup == "stock":  # the action server is not under `rasa run` there
-                actions = [started[0].pid]
             memory = [memory_kib(p) for p in rasa]
             server.rasa_processes = len(rasa)
             server.rasa_rss_mib = round(sum(m[0] for m in memory) / 1024, 1)

@@ -66,12 +66,10 @@ SCRIPT = [
 
 
 def rss_kib(pids: Sequence[int]) -> int:
-    """Resident memory of processes in KiB (VmRSS from /proc, summed)."""
-    total = 0
-    for pid in pids:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-        total += next(int(line.split()[1]) for line in lines if line.startswith("VmRSS:"))
-    return total
+    """Resident memory of processes in KiB, summed."""
+    from tests.servers import memory_kib
+
+    return sum(memory_kib(pid)[0] for pid in pids)
 
 
 @dataclass

@@ -57,6 +57,10 @@ class RestChannel(RestInput):
         """`GET /` (health) and `POST /webhook`, under `/webhooks/rest/`."""
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
         install_server_guards(webhook, self.limits)
+        # With several workers, close the connection after each reply: the client's next
+        # request is then taken by whichever worker is free. A kept-alive connection stays
+        # with the worker that accepted it, and one worker took 31 of 32 (`make bench`).
+        close_connections = sanic_workers() > 1
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -83,10 +87,7 @@ class RestChannel(RestInput):
                 await handle_with_safety_net(
                     on_new_message, message, self.limits.reply_timeout_seconds
                 )
-            if sanic_workers() > 1 and request.stream is not None:
-                # Close the connection after the reply: the client's next request is then
-                # taken by whichever worker is free. A kept-alive connection stays with the
-                # worker that accepted it, and one worker took 31 of 32 (`make bench`).
+            if close_connections and request.stream is not None:
                 request.stream.keep_alive = False
             return response.json(collector.messages)
 

@@ -13,7 +13,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Dict, Iterator, List, Sequence
+from typing import IO, Any, Dict, Iterator, List, Sequence, Tuple
 
 from tests.conftest import MODEL, PROJECT
 
@@ -64,6 +64,16 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def memory_kib(pid: int) -> Tuple[int, int]:
+    """(RSS, PSS) of a process in KiB, from /proc/<pid>/smaps_rollup."""
+    values = {"Rss:": 0, "Pss:": 0}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        parts = line.split()
+        if parts and parts[0] in values:
+            values[parts[0]] = int(parts[1])
+    return values["Rss:"], values["Pss:"]
 
 
 def action_server_command(port: int) -> List[str]:
