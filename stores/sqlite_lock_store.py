@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Iterator, Optional, Text
 
@@ -45,12 +46,29 @@ class SQLiteLockStore(LockStore):
         )
         # WAL: readers never wait for a writer; NORMAL sync is safe with WAL (a lock is
         # at most a minute old and worthless after a crash anyway).
-        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._enable_wal()
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.execute(
             "CREATE TABLE IF NOT EXISTS conversation_locks "
             "(conversation_id TEXT PRIMARY KEY, lock TEXT NOT NULL)"
         )
+
+    def _enable_wal(self) -> None:
+        """Switch the file to WAL, waiting while another process writes to it.
+
+        SQLite answers "database is locked" at once here, without the busy timeout, when
+        another connection is writing: on a new file, the other worker's tracker store
+        creating its tables. Without waiting, that worker died at start-up.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                self._connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import sqlite3
+import time
 from pathlib import Path
 from typing import List
 
@@ -88,3 +89,31 @@ def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
     SQLiteLockStore(db=str(tmp_path / "locks.db"))
     with sqlite3.connect(tmp_path / "locks.db") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _write_for_a_while(db: str, started: "multiprocessing.synchronize.Event", seconds: float) -> None:
+    """Another worker's tracker store creating its tables: a write transaction held open."""
+    connection = sqlite3.connect(db, isolation_level=None)
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY)")
+    started.set()
+    time.sleep(seconds)
+    connection.execute("COMMIT")
+    connection.close()
+
+
+def test_it_waits_for_another_process_writing_to_a_new_file(tmp_path: Path) -> None:
+    """Two workers starting on a new file: the switch to WAL waits instead of failing."""
+    db = str(tmp_path / "tracker.db")
+    started = multiprocessing.Event()
+    writer = multiprocessing.Process(target=_write_for_a_while, args=(db, started, 0.5))
+    writer.start()
+    try:
+        assert started.wait(10)
+        store = SQLiteLockStore(db=db)
+        assert store.issue_ticket("patient") == 0
+    finally:
+        writer.join(10)
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("SELECT name FROM sqlite_master WHERE name = 'events'").fetchone()
