@@ -2,7 +2,7 @@
 
 Rasa's LanguageModelFeaturizer runs the encoder eagerly (about 8 messages/s here);
 this featurizer runs the model converted to TensorFlow Lite by `make install`
-(scripts/build_encoder.py: 7.9 ms of CPU a sentence on one thread against 9.5 ms for
+(scripts/build_encoder.py: 9.0 ms of CPU a sentence on one thread against 11.4 ms for
 the compiled TensorFlow graph, and 80 MB in memory against 255 MB), mean-pools the token
 vectors like sentence-transformers does, and adds:
 - sequence features: one 384-d vector per Rasa token (mean of its word pieces);
