@@ -1,1 +1,2 @@
-"""Custom Rasa NLU components: a compiled sentence encoder and a similarity gate."""
+"""Custom Rasa NLU components: the sentence encoder, a similarity gate, and DIET and the
+ResponseSelector loaded for answering only."""

@@ -13,9 +13,9 @@ import socket
 from pathlib import Path
 from typing import Dict, Optional
 
-SKIP = {".git", ".venv", ".spacy", "models", ".rasa", "results", "node_modules", "__pycache__",
+SKIP = {".git", ".venv", ".spacy", ".minilm", "models", ".rasa", "results", "node_modules", "__pycache__",
         ".pytest_cache", ".ruff_cache", ".env", ".config"}
-LINKED = (".venv", ".spacy")
+LINKED = (".venv", ".spacy", ".minilm")
 
 
 def free_port() -> int:

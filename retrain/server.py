@@ -34,6 +34,17 @@ def is_running(url: str, timeout: float = 3.0) -> bool:
 
 def reload_model(url: str, token: Optional[str], model: Path, timeout: float = 600.0) -> None:
     """Ask the server to load `model`; conversations stay in its tracker store."""
+    from channels.guard import sanic_workers
+
+    workers = sanic_workers()
+    if workers > 1:
+        # PUT /model reaches the one worker that accepts the request: the others would go
+        # on answering with the old model.
+        raise ReloadError(
+            f"the assistant runs {workers} worker processes (SANIC_WORKERS in .env) and a new "
+            "model sent to it while running reaches only one of them. Restart it (Ctrl-C, "
+            "then `make run`) to use the new model; conversations are kept."
+        )
     if not token:
         raise ReloadError(
             "the assistant is running without RASA_API_TOKEN (in .env), so it does not accept "

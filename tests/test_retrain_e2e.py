@@ -64,7 +64,8 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` first")
     root = tmp_path_factory.mktemp("retrain-e2e") / "project"
-    return copy_project(PROJECT, root, env={"RASA_API_TOKEN": TOKEN})
+    # One worker: PUT /model, which `make retrain` sends, reaches a single worker.
+    return copy_project(PROJECT, root, env={"RASA_API_TOKEN": TOKEN, "SANIC_WORKERS": "1"})
 
 
 def settings(root: Path) -> Dict[str, str]:
@@ -77,7 +78,8 @@ def running(root: Path) -> Iterator[Stack]:
     """Action server and `rasa run` with the HTTP API (token), in the copy, on 127.0.0.1."""
     env_file = settings(root)
     rasa_port, action_port = int(env_file["RASA_PORT"]), int(env_file["ACTION_PORT"])
-    env = {**os.environ, "ACTION_PORT": str(action_port), "TRACKER_DB": str(root / "tracker.db")}
+    env = {**os.environ, "ACTION_PORT": str(action_port), "TRACKER_DB": str(root / "tracker.db"),
+           "SANIC_WORKERS": env_file["SANIC_WORKERS"]}
     logs = [open(root / name, "a") for name in ("actions.log", "rasa.log")]
     commands = [
         action_server_command(action_port),

@@ -104,7 +104,8 @@ def fake_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
 
 def test_reload_loads_the_model_with_the_token(fake_server: int, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """PUT /model?token=... with the absolute model path."""
+    """One worker: PUT /model?token=... with the absolute model path."""
+    monkeypatch.setenv("SANIC_WORKERS", "1")
     monkeypatch.setenv("RASA_API_TOKEN", "secret")
     said: List[str] = []
     assert reload_running_server(Project(tmp_path), said.append)
@@ -116,10 +117,22 @@ def test_reload_loads_the_model_with_the_token(fake_server: int, tmp_path: Path,
 def test_reload_problems_are_explained(fake_server: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        token: str, message: str) -> None:
     """No token or the wrong one: False, and the message says to restart."""
+    monkeypatch.setenv("SANIC_WORKERS", "1")
     monkeypatch.setenv("RASA_API_TOKEN", token)
     said: List[str] = []
     assert not reload_running_server(Project(tmp_path), said.append)
     assert message in said[0] and "Restart" in said[0]
+    assert FakeRasa.loaded == []
+
+
+def test_several_workers_are_told_to_restart(fake_server: int, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers (make run's default): no PUT /model, which would reach only one of them."""
+    monkeypatch.setenv("SANIC_WORKERS", "2")
+    monkeypatch.setenv("RASA_API_TOKEN", "secret")
+    said: List[str] = []
+    assert not reload_running_server(Project(tmp_path), said.append)
+    assert "2 worker processes" in said[0] and "Restart" in said[0]
     assert FakeRasa.loaded == []
 
 
