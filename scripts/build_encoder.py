@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,12 +28,10 @@ CHECK_SENTENCES = [
 ]
 
 
-def convert(model_path: Path) -> bytes:
-    """The package's TensorFlow model as a TensorFlow Lite flat buffer (any batch, length)."""
+def convert(model: Any) -> bytes:
+    """The TensorFlow model as a TensorFlow Lite flat buffer (any batch size and length)."""
     import tensorflow as tf
-    from transformers import TFBertModel
 
-    model = TFBertModel.from_pretrained(str(model_path))
     spec = tf.TensorSpec(shape=(None, None), dtype=tf.int32)
 
     @tf.function(input_signature=[spec, spec])
@@ -47,14 +46,13 @@ def convert(model_path: Path) -> bytes:
     return converter.convert()
 
 
-def reference_vectors(model_path: Path, texts: list[str]) -> np.ndarray:
+def reference_vectors(model: Any, model_path: Path, texts: list[str]) -> np.ndarray:
     """Sentence vectors from the TensorFlow model, to check the conversion against."""
-    from transformers import BertTokenizerFast, TFBertModel
+    from transformers import BertTokenizerFast
 
     from components.minilm_featurizer import mean_pool
 
     tokenizer = BertTokenizerFast.from_pretrained(str(model_path))
-    model = TFBertModel.from_pretrained(str(model_path))
     batch = tokenizer(texts, padding=True, return_tensors="np")
     mask = batch["attention_mask"].astype(np.int32)
     hidden = model(input_ids=batch["input_ids"].astype(np.int32), attention_mask=mask).last_hidden_state
@@ -63,17 +61,20 @@ def reference_vectors(model_path: Path, texts: list[str]) -> np.ndarray:
 
 def build(target: Path) -> float:
     """Convert, check and save the encoder to `target`; the largest difference found."""
+    from transformers import TFBertModel
+
     from components.minilm_featurizer import SentenceEncoder, default_model_path
 
     model_path = default_model_path()
-    flat_buffer = convert(model_path)
+    model = TFBertModel.from_pretrained(str(model_path))
+    flat_buffer = convert(model)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False) as tmp:
         tmp.write(flat_buffer)
     try:
         encoder = SentenceEncoder(model_path, Path(tmp.name), max_length=128, threads=None)
         difference = float(np.abs(
-            encoder.encode(CHECK_SENTENCES)[3] - reference_vectors(model_path, CHECK_SENTENCES)
+            encoder.encode(CHECK_SENTENCES)[3] - reference_vectors(model, model_path, CHECK_SENTENCES)
         ).max())
         if difference > TOLERANCE:
             raise SystemExit(f"the converted encoder differs from TensorFlow by {difference:.2e}")
