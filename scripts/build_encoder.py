@@ -46,13 +46,10 @@ def convert(model: Any) -> bytes:
     return converter.convert()
 
 
-def reference_vectors(model: Any, model_path: Path, texts: list[str]) -> np.ndarray:
+def reference_vectors(model: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
     """Sentence vectors from the TensorFlow model, to check the conversion against."""
-    from transformers import BertTokenizerFast
-
     from components.minilm_featurizer import mean_pool
 
-    tokenizer = BertTokenizerFast.from_pretrained(str(model_path))
     batch = tokenizer(texts, padding=True, return_tensors="np")
     mask = batch["attention_mask"].astype(np.int32)
     hidden = model(input_ids=batch["input_ids"].astype(np.int32), attention_mask=mask).last_hidden_state
@@ -74,7 +71,7 @@ def build(target: Path) -> float:
     try:
         encoder = SentenceEncoder(model_path, Path(tmp.name), max_length=128, threads=None)
         difference = float(np.abs(
-            encoder.encode(CHECK_SENTENCES)[3] - reference_vectors(model, model_path, CHECK_SENTENCES)
+            encoder.encode(CHECK_SENTENCES)[3] - reference_vectors(model, encoder.tokenizer, CHECK_SENTENCES)
         ).max())
         if difference > TOLERANCE:
             raise SystemExit(f"the converted encoder differs from TensorFlow by {difference:.2e}")
