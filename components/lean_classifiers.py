@@ -1,6 +1,11 @@
-"""Rasa's DIETClassifier and ResponseSelector, loaded for answering only.
+"""Rasa's DIETClassifier and ResponseSelector, trained faster and loaded for answering only.
 
-Rasa loads a trained DIET model by compiling it with an optimizer and fitting it on
+Training: Keras turns Rasa's batch generator into a tf.data pipeline, a new one every
+epoch, and tf.data's autotuning thread makes each one slow to tear down (tens of ms per
+epoch, now and then seconds). Training runs with autotuning off: the same batches in the
+same order, the same weights bit for bit, 10 s less for our 200 + 60 epochs.
+
+Loading: Rasa loads a trained DIET model by compiling it with an optimizer and fitting it on
 one example (which traces the whole training graph, gradients included) and only then
 reads the trained weights. A server never trains, so these subclasses build the model
 by running it once on that example and read the weights into it: the same weights and
@@ -13,8 +18,11 @@ Training, and loading to go on training (`rasa train --finetune`), are Rasa's ow
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional, Text, Type
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional, Text, Type
 
+import tensorflow as tf
+from keras.engine import data_adapter
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.diet_classifier import DIET, DIETClassifier
 from rasa.nlu.selectors.response_selector import DIET2BOW, DIET2DIET, ResponseSelector
@@ -57,16 +65,48 @@ class LeanLoad:
         return model
 
 
-class LeanDIET(LeanLoad, DIET):
-    """DIET, loaded for prediction only."""
+@contextmanager
+def tf_data_autotuning_off() -> Iterator[None]:
+    """Within: the tf.data pipelines Keras builds from a `Sequence` don't autotune.
+
+    Autotuning only sets buffer sizes and parallelism (here: one prefetched batch), so
+    the batches are the same; what goes is its thread, which an epoch's pipeline waits
+    for when it is torn down.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    adapter = data_adapter.KerasSequenceAdapter
+    get_dataset = adapter.get_dataset
+
+    def get_dataset_without_autotuning(self: data_adapter.KerasSequenceAdapter) -> Any:
+        return get_dataset(self).with_options(options)
+
+    adapter.get_dataset = get_dataset_without_autotuning  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        adapter.get_dataset = get_dataset  # type: ignore[method-assign]
 
 
-class LeanDIET2BOW(LeanLoad, DIET2BOW):
-    """The ResponseSelector's DIET2BOW, loaded for prediction only."""
+class QuickFit:
+    """Mixin for a RasaModel class: `fit` without tf.data autotuning."""
+
+    def fit(self, *args: Any, **kwargs: Any) -> Any:
+        """Keras' `fit`, with the data pipelines built by it not autotuning."""
+        with tf_data_autotuning_off():
+            return super().fit(*args, **kwargs)  # type: ignore[misc]
 
 
-class LeanDIET2DIET(LeanLoad, DIET2DIET):
-    """The ResponseSelector's DIET2DIET, loaded for prediction only."""
+class LeanDIET(QuickFit, LeanLoad, DIET):
+    """DIET, trained without tf.data autotuning, loaded for prediction only."""
+
+
+class LeanDIET2BOW(QuickFit, LeanLoad, DIET2BOW):
+    """The ResponseSelector's DIET2BOW, trained and loaded like LeanDIET."""
+
+
+class LeanDIET2DIET(QuickFit, LeanLoad, DIET2DIET):
+    """The ResponseSelector's DIET2DIET, trained and loaded like LeanDIET."""
 
 
 @DefaultV1Recipe.register(
