@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import queue
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Type
 
@@ -33,6 +35,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 logger = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 384
+# Token vectors, attention mask, word-piece character offsets, sentence vectors.
+Encoded = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 # Built from the package by `make install` (scripts/build_encoder.py), relative to the
 # project like the spaCy pipeline in config.yml.
 DEFAULT_ENCODER_PATH = ".minilm/all-MiniLM-L6-v2.tflite"
@@ -76,6 +80,7 @@ class SentenceEncoder:
                 f"{encoder_path} is missing: `make install` builds it (scripts/build_encoder.py)"
             )
         self.max_length = max_length
+        self._files = (model_path, encoder_path, threads)
         self.tokenizer = BertTokenizerFast.from_pretrained(str(model_path))
         self._interpreter = tf.lite.Interpreter(model_path=str(encoder_path), num_threads=threads)
         inputs = {d["name"]: d["index"] for d in self._interpreter.get_input_details()}
@@ -83,6 +88,11 @@ class SentenceEncoder:
         self._mask = next(i for name, i in inputs.items() if "attention_mask" in name)
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._shape: Optional[Tuple[int, ...]] = None
+
+    def twin(self) -> SentenceEncoder:
+        """Another encoder from the same files, to run beside this one in another thread."""
+        model_path, encoder_path, threads = self._files
+        return SentenceEncoder(model_path, encoder_path, self.max_length, threads)
 
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Token vectors (batch, length, 384); tensors are resized only when the shape changes."""
@@ -96,9 +106,7 @@ class SentenceEncoder:
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output)
 
-    def encode(
-        self, texts: List[str]
-    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def encode(self, texts: List[str]) -> Encoded:
         """Token vectors, attention mask, word-piece character offsets, sentence vectors.
 
         Sentence vectors are mean-pooled over the attention mask and L2-normalised.
@@ -160,13 +168,14 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         """Defaults: the packaged tokenizer, the encoder `make install` builds, 128 word
-        pieces, batches of 64 while training."""
+        pieces, batches of 64 while training, two batches at a time (one per core here)."""
         return {
             **DenseFeaturizer.get_default_config(),
             "model_path": None,
             "encoder_path": DEFAULT_ENCODER_PATH,
             "max_length": 128,
             "batch_size": 64,
+            "training_threads": 2,
         }
 
     @staticmethod
@@ -186,6 +195,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             str(model_path), str(config["encoder_path"]), int(config["max_length"])
         )
         self.batch_size = int(config["batch_size"])
+        self.training_threads = int(config["training_threads"])
 
     @classmethod
     def create(
@@ -199,22 +209,53 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context.node_name)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Featurize every training message that has text."""
-        self.process(training_data.training_examples)
+        """Featurize every training message that has text, `training_threads` batches at a time."""
+        self._process(training_data.training_examples, self.training_threads)
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Add sequence and sentence features for the text of each message."""
-        with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
-        with_text.sort(key=lambda m: len(m.get(TEXT)))
-        for start in range(0, len(with_text), self.batch_size):
-            self._featurize(with_text[start : start + self.batch_size])
+        self._process(messages, threads=1)
         return messages
 
-    def _featurize(self, messages: List[Message]) -> None:
-        hidden, mask, offsets, sentences = self.encoder.encode(
-            [m.get(TEXT) for m in messages]
-        )
+    def _process(self, messages: List[Message], threads: int) -> None:
+        with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
+        with_text.sort(key=lambda m: len(m.get(TEXT)))
+        batches = [
+            with_text[start : start + self.batch_size]
+            for start in range(0, len(with_text), self.batch_size)
+        ]
+        texts = [[m.get(TEXT) for m in batch] for batch in batches]
+        for batch, encoded in zip(batches, self._encode(texts, threads), strict=True):
+            self._add_features(batch, encoded)
+
+    def _encode(self, batches: List[List[str]], threads: int) -> List[Encoded]:
+        """Encode batches of texts, in order, on up to `threads` encoders at once.
+
+        Each encoder has its own interpreter, and TensorFlow Lite lets go of the GIL while
+        it runs, so two batches take the two cores. A batch is encoded the same whichever
+        encoder runs it: the vectors are the same bit for bit as one at a time.
+        """
+        threads = min(threads, len(batches))
+        if threads <= 1:
+            return [self.encoder.encode(batch) for batch in batches]
+        idle: queue.SimpleQueue[SentenceEncoder] = queue.SimpleQueue()
+        idle.put(self.encoder)
+        for _ in range(threads - 1):
+            idle.put(self.encoder.twin())
+
+        def encode(batch: List[str]) -> Encoded:
+            encoder = idle.get()
+            try:
+                return encoder.encode(batch)
+            finally:
+                idle.put(encoder)
+
+        with ThreadPoolExecutor(threads, thread_name_prefix="minilm") as pool:
+            return list(pool.map(encode, batches))
+
+    def _add_features(self, messages: List[Message], encoded: Encoded) -> None:
+        hidden, mask, offsets, sentences = encoded
         for i, message in enumerate(messages):
             spans = [(t.start, t.end) for t in message.get(TOKENS_NAMES[TEXT])]
             sequence = pool_per_token(hidden[i], mask[i], offsets[i], spans)

@@ -7,11 +7,15 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 import pytest
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.minilm_featurizer import (
     DEFAULT_ENCODER_PATH,
+    MiniLMFeaturizer,
+    SentenceEncoder,
     default_model_path,
     encoder_threads,
     load_encoder,
@@ -55,6 +59,52 @@ def test_a_missing_encoder_says_how_to_build_it(tmp_path: Path) -> None:
     """Without the converted model the error names `make install`."""
     with pytest.raises(FileNotFoundError, match="make install"):
         load_encoder(str(default_model_path()), str(tmp_path / "none.tflite"), 128)
+
+
+def featurized(training_threads: int) -> List[Message]:
+    """Questions of varied length, featurized for training in batches of 3."""
+    texts = [
+        "what is dry needling", "does it hurt", "can I exercise after IMS",
+        "how is dry needling different from acupuncture", "what causes a trigger point",
+        "hi", "how many sessions will I need for my shoulder", "is it safe",
+        "what should I expect at my first appointment with a physiotherapist",
+    ]
+    data = TrainingData([Message(data={"text": text}) for text in texts])
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
+    config = {
+        **MiniLMFeaturizer.get_default_config(),
+        "encoder_path": str(PROJECT / DEFAULT_ENCODER_PATH),
+        "batch_size": 3,
+        "training_threads": training_threads,
+        "alias": "minilm",
+    }
+    MiniLMFeaturizer(config, "minilm").process_training_data(data)
+    return data.training_examples
+
+
+def test_training_encodes_batches_side_by_side_with_the_same_vectors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two encoders featurize the training data exactly as one does, message by message."""
+    twins: List[SentenceEncoder] = []
+    twin = SentenceEncoder.twin
+
+    def counted_twin(self: SentenceEncoder) -> SentenceEncoder:
+        twins.append(twin(self))
+        return twins[-1]
+
+    monkeypatch.setattr(SentenceEncoder, "twin", counted_twin)
+    one_at_a_time = featurized(training_threads=1)
+    assert not twins
+    side_by_side = featurized(training_threads=2)
+    assert len(twins) == 1
+    for a, b in zip(one_at_a_time, side_by_side, strict=True):
+        assert a.get("text") == b.get("text")
+        for kind in (0, 1):  # sequence, sentence
+            np.testing.assert_array_equal(
+                a.get_dense_features("text")[kind].features,
+                b.get_dense_features("text")[kind].features,
+            )
 
 
 class FakeStorage:
