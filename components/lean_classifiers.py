@@ -2,8 +2,9 @@
 
 Training: Keras turns Rasa's batch generator into a tf.data pipeline, a new one every
 epoch, and tf.data's autotuning thread makes each one slow to tear down (tens of ms per
-epoch, now and then seconds). Training runs with autotuning off: the same batches in the
-same order, the same weights bit for bit, 10 s less for our 200 + 60 epochs.
+epoch, now and then seconds). Training runs with autotuning off, and with the batches
+prepared by `components.batches`: the same batches in the same order, the same weights
+bit for bit, 14 s less for our 200 + 60 epochs.
 
 Loading: Rasa loads a trained DIET model by compiling it with an optimizer and fitting it on
 one example (which traces the whole training graph, gradients included) and only then
@@ -26,8 +27,11 @@ from keras.engine import data_adapter
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.diet_classifier import DIET, DIETClassifier
 from rasa.nlu.selectors.response_selector import DIET2BOW, DIET2DIET, ResponseSelector
+from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
+
+from components.batches import PreparedBatches
 
 # Rasa's recipe validator looks for the ResponseSelector class itself (not subclasses)
 # and would warn at every training that there is no response selector.
@@ -88,17 +92,26 @@ def tf_data_autotuning_off() -> Iterator[None]:
         adapter.get_dataset = get_dataset  # type: ignore[method-assign]
 
 
-class QuickFit:
-    """Mixin for a RasaModel class: `fit` without tf.data autotuning."""
+def prepared(data: Any) -> Any:
+    """Rasa's batch generator as `PreparedBatches`; any other data as it is."""
+    if type(data) is RasaBatchDataGenerator:
+        return PreparedBatches.replacing(data)
+    return data
 
-    def fit(self, *args: Any, **kwargs: Any) -> Any:
-        """Keras' `fit`, with the data pipelines built by it not autotuning."""
+
+class QuickFit:
+    """Mixin for a RasaModel class: `fit` on `PreparedBatches`, without tf.data autotuning."""
+
+    def fit(self, x: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """Keras' `fit`; Rasa's batches prepared faster, Keras' pipelines not autotuning."""
+        if "validation_data" in kwargs:
+            kwargs["validation_data"] = prepared(kwargs["validation_data"])
         with tf_data_autotuning_off():
-            return super().fit(*args, **kwargs)  # type: ignore[misc]
+            return super().fit(prepared(x), *args, **kwargs)  # type: ignore[misc]
 
 
 class LeanDIET(QuickFit, LeanLoad, DIET):
-    """DIET, trained without tf.data autotuning, loaded for prediction only."""
+    """DIET, trained on prepared batches without autotuning, loaded for prediction only."""
 
 
 class LeanDIET2BOW(QuickFit, LeanLoad, DIET2BOW):
