@@ -75,10 +75,15 @@ def tiny_training_data(storage: LocalModelStorage) -> TrainingData:
     return data
 
 
-def trained_weights(component: Type[DIETClassifier], tmp_path: Path) -> List[np.ndarray]:
-    """The weights `component` learns from the tiny data (a few epochs, fixed seed)."""
+def trained_weights(
+    component: Type[DIETClassifier], tmp_path: Path, evaluate_on: int
+) -> List[np.ndarray]:
+    """The weights `component` learns from the tiny data (a few epochs, fixed seed),
+    holding out `evaluate_on` examples to evaluate on every other epoch."""
     config = {**component.get_default_config(), "epochs": 4, "random_seed": 7,
-              "number_of_transformer_layers": 0, "entity_recognition": False}
+              "number_of_transformer_layers": 0, "entity_recognition": False,
+              "evaluate_on_number_of_examples": evaluate_on,
+              "evaluate_every_number_of_epochs": 2}
     (tmp_path / component.__name__).mkdir()
     storage = LocalModelStorage(tmp_path / component.__name__)
     context = ExecutionContext(GraphSchema({}), "tiny")
@@ -88,10 +93,12 @@ def trained_weights(component: Type[DIETClassifier], tmp_path: Path) -> List[np.
     return classifier.model.get_weights()
 
 
-def test_trains_the_same_weights_as_rasa_with_tf_data_autotuning_off(tmp_path: Path) -> None:
-    """Training without tf.data autotuning learns exactly what Rasa's own DIET learns."""
-    ours = trained_weights(LeanDIETClassifier, tmp_path)
-    rasa = trained_weights(DIETClassifier, tmp_path)
+@pytest.mark.parametrize("evaluate_on", [0, 3])
+def test_trains_the_same_weights_as_rasa(tmp_path: Path, evaluate_on: int) -> None:
+    """On prepared batches without tf.data autotuning (with validation data too), it learns
+    exactly what Rasa's own DIET learns."""
+    ours = trained_weights(LeanDIETClassifier, tmp_path, evaluate_on)
+    rasa = trained_weights(DIETClassifier, tmp_path, evaluate_on)
     assert len(ours) == len(rasa) > 0
     for a, b in zip(ours, rasa, strict=True):
         np.testing.assert_array_equal(a, b)
