@@ -13,9 +13,10 @@ import socket
 from pathlib import Path
 from typing import Dict, Optional
 
-SKIP = {".git", ".venv", ".spacy", ".minilm", "models", ".rasa", "results", "node_modules", "__pycache__",
-        ".pytest_cache", ".ruff_cache", ".env", ".config"}
+# Built by `make install` and large: linked into the copy, not copied.
 LINKED = (".venv", ".spacy", ".minilm")
+SKIP = {".git", "models", ".rasa", "results", "node_modules", "__pycache__",
+        ".pytest_cache", ".ruff_cache", ".env", ".config", *LINKED}
 
 
 def free_port() -> int:
