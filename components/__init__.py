@@ -1,2 +1,2 @@
 """Custom Rasa NLU components: the sentence encoder, a similarity gate, and DIET and the
-ResponseSelector loaded for answering only."""
+ResponseSelector trained faster and loaded for answering only."""
