@@ -130,6 +130,14 @@ def load_encoder(model_path: str, encoder_path: str, max_length: int) -> Sentenc
     return SentenceEncoder(Path(model_path), Path(encoder_path), max_length, encoder_threads())
 
 
+def shared_encoder() -> SentenceEncoder:
+    """The encoder the featurizer loads with its default settings (the same instance)."""
+    defaults = MiniLMFeaturizer.get_default_config()
+    return load_encoder(
+        str(default_model_path()), str(defaults["encoder_path"]), int(defaults["max_length"])
+    )
+
+
 def pool_per_token(
     hidden: np.ndarray,
     mask: np.ndarray,

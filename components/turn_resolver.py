@@ -1,0 +1,375 @@
+"""The turn in its conversation: two questions at once, long messages, follow-ups, "did you mean".
+
+Runs after the FallbackClassifier, on what the classifiers made of the whole message, and
+looks further where a whole-message reading falls short:
+
+* **Several questions in one message** ("what is a trigger point and what causes them?"):
+  each question is matched on its own against the training examples (nearest example,
+  as in the similarity gate). Two page answers give intent `multi_question` with the
+  answers in order; a page answer and a question the page does not answer give the answer
+  and a hand-off. Nothing else is answered.
+* **A story that ends in a question**: the question is read on its own.
+* **Follow-ups** that need the previous turn: "why?" or "tell me more" right after an
+  answer repeats that answer; a short, unclear message ("what about after?", "even
+  stress?") is read together with the patient's previous message, and answered only if
+  that reading is confident and the short message itself points the same way.
+* **Did you mean**: a message still not understood, but near two or three page answers,
+  carries them as `suggestions` (the hand-off shows them as buttons, with the phone).
+
+The conversation comes from Rasa's tracker: Rasa's default recipe gives a component whose
+`process` takes a `tracker` argument the conversation so far (without this message).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Type
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import RESPONSE_SELECTOR_PROPERTY_NAME
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RESPONSE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.minilm_featurizer import MiniLMFeaturizer, shared_encoder
+from components.parse_output import set_intent
+
+MULTI_QUESTION = "multi_question"
+FALLBACK = "nlu_fallback"
+RETRIEVAL_INTENT = "faq"
+HANDOFF = "handoff"
+# parse output keys read by the actions (actions/answers.py, actions/handoff.py)
+PARTS_OUTPUT = "question_parts"
+SUGGESTIONS_OUTPUT = "suggestions"
+RESOLVED_OUTPUT = "turn_resolver"
+INDEX_FILE = "index.npz"
+TITLES_FILE = "titles.json"
+
+QUESTION_WORDS = (
+    r"what|whats|what's|wat|wut|how|hows|how's|why|when|where|who|which|can|could|cn|is|are|"
+    r"does|do|did|should|will|would|may|any|anything|tell me|explain|describe|define|"
+    r"difference|diff|pls|please"
+)
+QUESTION_START = re.compile(rf"^(?:and |also |so |but |ok |okay |plus )*(?:{QUESTION_WORDS})\b", re.I)
+SENTENCE_END = re.compile(r"(?<=[?!.])\s+|\s*[;\n]\s*")
+# "... and what causes them", "..., also can I ...": a second question inside a sentence
+JOINED_QUESTION = re.compile(
+    rf"(?:,\s*|\s+)(?:and|also|plus|as well as|&)\s+(?=(?:also\s+)?(?:{QUESTION_WORDS})\b)", re.I
+)
+# Asking for more of the last answer
+ELABORATE = re.compile(
+    r"^(?:but |and |so |ok |okay |hmm+ |um+ )*(?:why|why so|how so|how come|really|tell me more|more|"
+    r"more (?:info|details|please)|explain|explain (?:that|it|more|please)|"
+    r"(?:can|could) you explain(?: that| it| more)?|what do you mean|meaning|"
+    r"(?:say|put) (?:that|it) (?:again|another way|differently|simpler)|in simpler (?:words|terms)|"
+    r"simpler|i don'?t (?:get|understand)(?: it| that)?|huh|go on|and\??)\s*[?!.]*$",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    """The nearest page answer to a text, and whether it is to be trusted."""
+
+    label: str
+    similarity: float
+    handoff_similarity: float
+
+    def answer(self, threshold: float) -> Optional[str]:
+        """The `faq/<key>` label if confident and closer than any hand-off example."""
+        if self.similarity >= threshold and self.similarity > self.handoff_similarity:
+            return self.label
+        return None
+
+
+def question_parts(text: str) -> List[str]:
+    """The questions in a message: sentences and joined clauses that ask something.
+
+    A sentence ending in "?" or starting like a question counts; statements ("I run
+    marathons.") do not. A message with no such part is one question as a whole.
+    """
+    parts: List[str] = []
+    for sentence in SENTENCE_END.split(text.strip()):
+        for clause in JOINED_QUESTION.split(sentence):
+            clause = clause.strip(" ,")
+            if len(clause.split()) >= 2 and (clause.endswith("?") or QUESTION_START.match(clause)):
+                parts.append(clause)
+    return parts or [text]
+
+
+def previous_turn(tracker: Optional[DialogueStateTracker]) -> Optional[UserUttered]:
+    """The patient's last message before this one (in this session), if any."""
+    if tracker is None:
+        return None
+    for event in reversed(tracker.applied_events()):
+        if isinstance(event, UserUttered):
+            return event
+    return None
+
+
+def answered_key(event: UserUttered) -> Optional[str]:
+    """The page answer the assistant gave to `event` (the last, for several)."""
+    parse = event.parse_data or {}
+    name = (parse.get(INTENT) or {}).get(INTENT_NAME_KEY)
+    if name == MULTI_QUESTION:
+        keys = [p for p in parse.get(PARTS_OUTPUT) or [] if p != HANDOFF]
+        return keys[-1] if keys else None
+    if name != RETRIEVAL_INTENT:
+        return None
+    selected = (parse.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(RETRIEVAL_INTENT) or {}
+    return (selected.get("response") or {}).get(INTENT_RESPONSE_KEY)
+
+
+def set_answer(message: Message, key: str, confidence: float) -> None:
+    """Make `key` (`faq/<name>`) the message's answer, as the ResponseSelector sets one."""
+    set_intent(message, RETRIEVAL_INTENT, confidence)
+    selectors = dict(message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {})
+    selected = dict(selectors.get(RETRIEVAL_INTENT) or {})
+    selected["response"] = {
+        **(selected.get("response") or {}),
+        INTENT_RESPONSE_KEY: key,
+        "utter_action": f"utter_{key}",
+        "confidence": confidence,
+    }
+    selectors[RETRIEVAL_INTENT] = selected
+    message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selectors, add_to_output=True)
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class TurnResolver(GraphComponent):
+    """Compound questions, long messages, follow-ups and suggestions (module docstring)."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        """Needs the sentence encoder (its features, and itself for parts of messages)."""
+        return [MiniLMFeaturizer]
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """Defaults (config.yml sets the values the assistant uses)."""
+        return {
+            "featurizer_alias": "minilm",
+            # a part or a follow-up is answered at this similarity or above (the fallback's)
+            "threshold": 0.45,
+            # labels that mean "the page does not answer this"
+            "handoff_labels": ["out_of_scope", "book_appointment", "contact"],
+            # follow-ups: at most this many words; the short message alone must be at
+            # least this close to the answer that the two messages together point to
+            "followup_max_words": 8,
+            "followup_floor": 0.25,
+            # suggestions: page answers at least this close, at most this many
+            "suggestion_floor": 0.3,
+            "max_suggestions": 3,
+        }
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        embeddings: Optional[np.ndarray] = None,
+        labels: Optional[List[str]] = None,
+        titles: Optional[Dict[str, str]] = None,
+    ) -> None:
+        """Create the resolver with the training examples it matches against."""
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.embeddings = embeddings if embeddings is not None else np.zeros((0, 1), np.float32)
+        self.labels = np.asarray(labels or [])
+        self.titles = titles or {}
+        self._encoder: Any = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> TurnResolver:
+        """Create an untrained resolver."""
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Remember each page-answer and hand-off example, and each answer's first question."""
+        handoff = set(self.config["handoff_labels"])
+        vectors, labels, titles = [], [], {}
+        for example in training_data.intent_examples:
+            label = example.get(INTENT_RESPONSE_KEY) or example.get(INTENT)
+            if not (label.startswith(f"{RETRIEVAL_INTENT}/") or label in handoff):
+                continue
+            vector = MiniLMFeaturizer.sentence_embedding(example, self.config["featurizer_alias"])
+            if vector is None:
+                continue
+            vectors.append(vector)
+            labels.append(label)
+            if label.startswith(f"{RETRIEVAL_INTENT}/"):
+                titles.setdefault(label, _title(example.get(TEXT)))
+        self.embeddings = np.vstack(vectors).astype(np.float32) if vectors else self.embeddings
+        self.labels = np.asarray(labels)
+        self.titles = titles
+        with self._model_storage.write_to(self._resource) as directory:
+            np.savez(directory / INDEX_FILE, embeddings=self.embeddings, labels=self.labels)
+            (directory / TITLES_FILE).write_text(json.dumps(titles), encoding="utf-8")
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> TurnResolver:
+        """Load the saved examples."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                index = np.load(directory / INDEX_FILE)
+                titles = json.loads((directory / TITLES_FILE).read_text(encoding="utf-8"))
+                return cls(
+                    config, model_storage, resource, index["embeddings"], list(index["labels"]), titles
+                )
+        except (ValueError, FileNotFoundError):
+            return cls(config, model_storage, resource)
+
+    # -- matching -----------------------------------------------------------------
+
+    def _encode(self, texts: List[str]) -> np.ndarray:
+        """Sentence embeddings of texts that are not whole messages (parts, follow-ups)."""
+        if self._encoder is None:
+            self._encoder = shared_encoder()
+        return self._encoder.encode(texts)[3]
+
+    def match(self, vector: np.ndarray) -> Match:
+        """The nearest page answer to `vector`, and the nearest hand-off example's similarity."""
+        similarities = self.embeddings @ vector
+        is_handoff = ~np.char.startswith(self.labels.astype(str), f"{RETRIEVAL_INTENT}/")
+        answers = np.where(is_handoff, -1.0, similarities)
+        best = int(np.argmax(answers))
+        handoff = float(np.max(similarities[is_handoff])) if is_handoff.any() else 0.0
+        return Match(str(self.labels[best]), float(answers[best]), handoff)
+
+    def ranked_answers(self, vector: np.ndarray) -> List[tuple[str, float]]:
+        """Every page answer with its nearest example's similarity, nearest first."""
+        similarities = self.embeddings @ vector
+        best: Dict[str, float] = {}
+        for label, similarity in zip(self.labels, similarities):
+            if str(label).startswith(f"{RETRIEVAL_INTENT}/"):
+                best[str(label)] = max(best.get(str(label), -1.0), float(similarity))
+        return sorted(best.items(), key=lambda item: -item[1])
+
+    # -- the turn -----------------------------------------------------------------
+
+    def process(
+        self, messages: List[Message], tracker: Optional[DialogueStateTracker] = None
+    ) -> List[Message]:
+        """Resolve each message in the light of its parts and of the conversation."""
+        if not len(self.labels):
+            return messages
+        for message in messages:
+            self._resolve(message, tracker)
+        return messages
+
+    def _resolve(self, message: Message, tracker: Optional[DialogueStateTracker]) -> None:
+        text = message.get(TEXT) or ""
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if not text or intent not in (RETRIEVAL_INTENT, FALLBACK, "out_of_scope", MULTI_QUESTION):
+            return
+        threshold = float(self.config["threshold"])
+        parts = question_parts(text)
+        if parts != [text]:
+            outcomes = [m.answer(threshold) or HANDOFF for m in map(self.match, self._encode(parts))]
+            answers = list(dict.fromkeys(o for o in outcomes if o != HANDOFF))
+            if len(answers) >= 2 or (answers and HANDOFF in outcomes):
+                self._set_parts(message, outcomes)
+                return
+            if len(answers) == 1 and intent in (FALLBACK, MULTI_QUESTION):
+                set_answer(message, answers[0], threshold)
+                self._note(message, "question", parts)
+                return
+        elif intent == MULTI_QUESTION:
+            set_intent(message, FALLBACK, 0.0)
+        if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != FALLBACK:
+            return
+        if self._follow_up(message, text, tracker):
+            return
+        self._suggest(message)
+
+    def _set_parts(self, message: Message, outcomes: List[str]) -> None:
+        """Intent `multi_question`: answer each page question, hand off the rest (once)."""
+        kept: List[str] = []
+        for outcome in outcomes:
+            if outcome not in kept:
+                kept.append(outcome)
+        set_intent(message, MULTI_QUESTION)
+        message.set(PARTS_OUTPUT, kept, add_to_output=True)
+
+    def _follow_up(
+        self, message: Message, text: str, tracker: Optional[DialogueStateTracker]
+    ) -> bool:
+        previous = previous_turn(tracker)
+        if previous is None or not previous.text:
+            return False
+        last_answer = answered_key(previous)
+        if ELABORATE.match(text.strip()):
+            if last_answer:
+                set_answer(message, last_answer, float(self.config["threshold"]))
+                self._note(message, "elaborate", [last_answer])
+                return True
+            return False
+        if len(text.split()) > int(self.config["followup_max_words"]):
+            return False
+        together, alone = self._encode([f"{previous.text} {text}", text])
+        match = self.match(together)
+        key = match.answer(float(self.config["threshold"]))
+        if key is None or self.match(alone).handoff_similarity > match.similarity:
+            return False
+        alone_similarity = dict(self.ranked_answers(alone)).get(key, 0.0)
+        if alone_similarity < float(self.config["followup_floor"]):
+            return False
+        set_answer(message, key, match.similarity)
+        self._note(message, "follow-up", [last_answer or ""])
+        return True
+
+    def _suggest(self, message: Message) -> None:
+        vector = MiniLMFeaturizer.sentence_embedding(message, self.config["featurizer_alias"])
+        if vector is None:
+            return
+        match = self.match(vector)
+        if match.handoff_similarity >= match.similarity:
+            return
+        floor = float(self.config["suggestion_floor"])
+        close = [
+            {"key": key, "title": self.titles.get(key, key)}
+            for key, similarity in self.ranked_answers(vector)[: int(self.config["max_suggestions"])]
+            if similarity >= floor
+        ]
+        if len(close) >= 2:
+            message.set(SUGGESTIONS_OUTPUT, close, add_to_output=True)
+
+    @staticmethod
+    def _note(message: Message, how: str, using: List[str]) -> None:
+        message.set(RESOLVED_OUTPUT, {"how": how, "using": using}, add_to_output=True)
+
+
+def _title(text: str) -> str:
+    """A training question as a button title: capitalised, ending in "?"."""
+    text = text.strip().rstrip("?.! ")
+    return f"{text[:1].upper()}{text[1:]}?"
