@@ -270,7 +270,7 @@ class TurnResolver(GraphComponent):
         """Every page answer with its nearest example's similarity, nearest first."""
         similarities = self.embeddings @ vector
         best: Dict[str, float] = {}
-        for label, similarity in zip(self.labels, similarities):
+        for label, similarity in zip(self.labels, similarities, strict=True):
             if str(label).startswith(f"{RETRIEVAL_INTENT}/"):
                 best[str(label)] = max(best.get(str(label), -1.0), float(similarity))
         return sorted(best.items(), key=lambda item: -item[1])
