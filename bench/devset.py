@@ -107,7 +107,13 @@ class Turn:
         return HANDOFF in self.got or "language" in self.got
 
     def right(self) -> bool:
-        """Everything it asked for, nothing it didn't."""
+        """Everything it asked for, nothing it didn't.
+
+        An emergency gets the emergency reply alone: page answers asked for beside it are
+        not required then (but none may be given that was not asked for).
+        """
+        if self.emergency_expected and self.emergency_given:
+            return not self.wrong_answer and all(e in self.got for e in self.expect if e in EMERGENCIES)
         if self.faq_given != self.faq_expected:
             return False
         if self.emergency_given != self.emergency_expected:
@@ -287,7 +293,9 @@ def targets_met(results: Dict[str, Any]) -> Dict[str, bool]:
     real = results["real_test"]
     everything = [results["real_test"], results["personas"], results["conversations"]]
     return {
-        f"real test: right FAQ answers >= {TARGETS['faq_right']:.0%}": real["faq_right"] >= TARGETS["faq_right"],
+        f"real test: right FAQ answers >= {TARGETS['faq_right']:.0%}": (
+            real["faq_right"] >= TARGETS["faq_right"]
+        ),
         f"real test: hand-offs >= {TARGETS['handoff']:.0%}": real["handoff"] >= TARGETS["handoff"],
         f"wrong answers <= {TARGETS['wrong_answers_max']:.0%} (each set)": all(
             r["wrong_answers"] <= TARGETS["wrong_answers_max"] for r in everything
@@ -309,7 +317,8 @@ def summary(results: Dict[str, Any], met: Dict[str, bool]) -> str:
     for name, r in results.items():
         lines.append(
             f"{name:24s} {r['messages']:5d} {r['faq_right']:10.1%} {r['handoff']:9.1%} "
-            f"{r['wrong_answers']:7.1%} {r['emergencies_missed']:>4d} of {r['emergencies']:<3d} {r['false_911']:9d}"
+            f"{r['wrong_answers']:7.1%} {r['emergencies_missed']:>4d} of {r['emergencies']:<3d} "
+            f"{r['false_911']:9d}"
         )
     conv = results["conversations"]
     lines.append(
@@ -346,7 +355,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.errors:
         for name, r in results.items():
             for error in r["errors"]:
-                print(f"{name:18s} {'+'.join(error['expect']):40s} -> {'+'.join(error['got']) or '-':40s} {error['text']}")
+                expect, got = "+".join(error["expect"]), "+".join(error["got"]) or "-"
+                print(f"{name:18s} {expect:40s} -> {got:40s} {error['text']}")
     print(f"Written: {RESULTS}")
     return 0 if all(met.values()) else 1
 

@@ -44,7 +44,7 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:it )?hurts (?:when i|to) (?:breathe|take a (?:deep )?breath)",
         r"\bnot breathing\b",
         r"\bchest (?:pain|pains|tightness|pressure)",
-        rf"\bchest {_IS} ?(?:tight|tightening|hurts?|hurting|pounding|heavy|crushing|aches?|aching)",
+        rf"\bchest {_IS} ?(?:really |very |so |super |kind of |kinda |a bit |a little )?(?:tight|tightening|hurts?|hurting|pounding|heavy|crushing|aches?|aching)",
         r"\bpain in (?:my|his|her|the) chest",
         r"\b(?:lips?|face) (?:is |are |turning |going )+blue",
         r"\b(?:heart attack|coughing up blood|choking)\b",
@@ -58,13 +58,14 @@ PATTERNS: Dict[str, List[str]] = {
         r"\bseizure\b",
     ],
     "bleeding": [
-        r"\bbleed(?:ing|s)?\b[\w' ]{0,40}\b(?:won'?t|wont|will not|doesn'?t|does not|isn'?t|is not|can'?t|cant|hasn'?t|has not|never) (?:stop|stopping|stopped)",
+        r"\b(?:bleed(?:ing|s)?|bled)\b[\w' ]{0,40}\b(?:won'?t|wont|will not|doesn'?t|does not|isn'?t|is not|can'?t|cant|hasn'?t|has not|never) (?:stop|stopping|stopped)",
         r"\b(?:can'?t|cant|cannot|unable to) (?:get (?:it|the bleeding) to )?stop (?:the )?bleed",
         r"\bblood (?:won'?t|wont|will not|doesn'?t|does not|keeps?) (?:stop|coming|pouring|flowing|gushing)",
         r"\b(?:bleeding|bleed) (?:a lot|heavily|badly|profusely|everywhere|like crazy|non ?stop)",
         r"\b(?:severe|heavy|lots of|so much|a lot of) (?:bleeding|blood)\b",
         r"\bblood (?:is )?(?:everywhere|soaking|pouring|gushing|spurting)",
         r"\bsoak(?:ed|ing)? through\b",
+        r"\bbled through\b",
     ],
     "stroke": [
         r"\b(?:face|mouth|smile) (?:is |has |started |starting |went )?(?:drooping|droopy|drooped|droops|sagging|uneven|lopsided)",
@@ -83,6 +84,7 @@ PATTERNS: Dict[str, List[str]] = {
         r"\ballergic reaction\b.{0,60}\b(?:breath|throat|swell|hives|face|lips|tongue)",
         r"\b(?:throat|tongue|lips?|face|mouth) (?:is |are |feels? |started |keeps? )*(?:swelling|swollen|closing|swelled|puffing)",
         r"\bhives\b.{0,60}\b(?:breath|throat|swell|dizzy|faint)",
+        r"\bhives (?:all over|everywhere)",
         r"\bepi ?-?pen\b",
     ],
 }

@@ -9,6 +9,8 @@ looks further where a whole-message reading falls short:
   answers in order; a page answer and a question the page does not answer give the answer
   and a hand-off. Nothing else is answered.
 * **A story that ends in a question**: the question is read on its own.
+* **A near copy of a page question** (its nearest training example is all but the same
+  text) gets that answer even when the classifiers hesitated or chose a hand-off.
 * **Follow-ups** that need the previous turn: "why?" or "tell me more" right after an
   answer repeats that answer; a short, unclear message ("what about after?", "even
   stress?") is read together with the patient's previous message, and answered only if
@@ -172,6 +174,9 @@ class TurnResolver(GraphComponent):
             # least this close to the answer that the two messages together point to
             "followup_max_words": 8,
             "followup_floor": 0.25,
+            # a message this close to a page question's example gets that answer, even when
+            # the classifiers chose otherwise (a near copy of a training question)
+            "near_copy": 0.85,
             # suggestions: page answers at least this close, at most this many
             "suggestion_floor": 0.3,
             "max_suggestions": 3,
@@ -306,11 +311,28 @@ class TurnResolver(GraphComponent):
                 return
         elif intent == MULTI_QUESTION:
             set_intent(message, FALLBACK, 0.0)
+        if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) not in (FALLBACK, "out_of_scope"):
+            return
+        if self._near_copy(message):
+            return
         if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != FALLBACK:
             return
         if self._follow_up(message, text, tracker):
             return
         self._suggest(message)
+
+    def _near_copy(self, message: Message) -> bool:
+        """Answer a message that is all but a copy of a page question's training example."""
+        vector = MiniLMFeaturizer.sentence_embedding(message, self.config["featurizer_alias"])
+        if vector is None:
+            return False
+        match = self.match(vector)
+        key = match.answer(float(self.config["near_copy"]))
+        if key is None:
+            return False
+        set_answer(message, key, match.similarity)
+        self._note(message, "near copy", [key])
+        return True
 
     def _set_parts(self, message: Message, outcomes: List[str]) -> None:
         """Intent `multi_question`: answer each page question, hand off the rest (once)."""

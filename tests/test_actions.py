@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import ActionAnswerParts
 from actions.clinic import DEFAULT_PHONE, Clinic, load_clinic, phone_to_tel_uri
-from actions.handoff import ActionHandoff, handoff_text
+from actions.handoff import RESPONSES, ActionHandoff, handoff_text
 
 CLINIC = Clinic(name="Test Physio", phone="(780) 555-0100", address="1 Main St")
 
@@ -84,35 +87,95 @@ def test_handoff_text_names_the_phone_number(intent: str | None, wording: str) -
     assert "(tel:+17805550100)" in text
 
 
-def test_action_handoff_sends_text_and_call_button(clinic_env: None) -> None:
-    """The action sends one message with the number and a tel: button."""
+def test_action_handoff_sends_the_domain_reply_with_the_clinic_and_a_call_button(clinic_env: None) -> None:
+    """One reply from the domain, filled with the clinic's number and a tel: button."""
     dispatcher = CollectingDispatcher()
     events = ActionHandoff().run(dispatcher, tracker_with_intent("out_of_scope"), {})
     assert events == []
     [message] = dispatcher.messages
-    assert "(780) 555-0100" in message["text"]
-    assert "can't answer that here" in message["text"]
+    assert message["response"] == "utter_handoff"
+    assert message["phone_link"] == "[(780) 555-0100](tel:+17805550100)"
+    assert message["clinic_name"] == CLINIC.name
     [button] = message["buttons"]
     assert button["url"] == button["payload"] == "tel:+17805550100"
 
 
-def test_action_handoff_follows_the_latest_intent(clinic_env: None) -> None:
-    """Booking requests get the booking wording, not 'I can't answer that'."""
+@pytest.mark.parametrize(
+    ("intent", "response"),
+    [
+        ("book_appointment", "utter_handoff_booking"),
+        ("contact", "utter_handoff_contact"),
+        ("bot_challenge", "utter_iamabot"),
+        ("other_language", "utter_other_language"),
+        ("nlu_fallback", "utter_handoff"),
+        (None, "utter_handoff"),
+    ],
+)
+def test_action_handoff_follows_the_latest_intent(
+    clinic_env: None, intent: str | None, response: str
+) -> None:
+    """Booking gets the booking wording, a bot question the offer of a person, and so on."""
     dispatcher = CollectingDispatcher()
-    ActionHandoff().run(dispatcher, tracker_with_intent("book_appointment"), {})
-    assert "can't book" in dispatcher.messages[0]["text"]
+    ActionHandoff().run(dispatcher, tracker_with_intent(intent), {})
+    assert dispatcher.messages[0]["response"] == response
+
+
+def test_every_handoff_reply_in_the_domain_carries_the_phone_link() -> None:
+    """Each reply the hand-off actions send names the number as a tap-to-call link."""
+    import yaml
+
+    domain = yaml.safe_load((Path(__file__).parent.parent / "domain.yml").read_text(encoding="utf-8"))
+    names = {*RESPONSES.values(), "utter_handoff", "utter_handoff_suggest", "utter_handoff_rest"}
+    for name in names:
+        for variation in domain["responses"][name]:
+            assert "{phone_link}" in variation["text"], name
+
+
+def test_did_you_mean_shows_the_suggestions_then_the_call_button(clinic_env: None) -> None:
+    """Unsure between answers: a button per suggested question, then the phone."""
+    latest = {
+        "text": "needles?",
+        "intent": {"name": "nlu_fallback", "confidence": 0.0},
+        "suggestions": [
+            {"key": "faq/how_it_works", "title": "How does dry needling work?"},
+            {"key": "faq/what_is_dry_needling", "title": "What is dry needling?"},
+        ],
+    }
+    tracker = Tracker("patient", {}, latest, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    ActionHandoff().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_handoff_suggest"
+    assert [b["payload"] for b in message["buttons"]] == [
+        "How does dry needling work?", "What is dry needling?", "tel:+17805550100",
+    ]
+
+
+def test_answer_parts_answers_each_and_hands_off_the_rest(clinic_env: None) -> None:
+    """Several questions: each page answer in order, then one hand-off for the rest."""
+    latest = {
+        "text": "what is it? is it safe?",
+        "intent": {"name": "multi_question"},
+        "question_parts": ["faq/what_is_dry_needling", "handoff"],
+    }
+    tracker = Tracker("patient", {}, latest, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    ActionAnswerParts().run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == [
+        "utter_faq/what_is_dry_needling", "utter_handoff_rest",
+    ]
+    assert dispatcher.messages[1]["buttons"][0]["payload"] == "tel:+17805550100"
 
 
 def test_typed_entities_cannot_change_the_phone_number(clinic_env: None) -> None:
     """A patient typing /greet{"clinic_phone": "555"} does not change what is shown."""
     tracker = Tracker(
         "patient",
-        {"clinic_phone": "555"},
-        {"text": '/greet{"clinic_phone": "555"}', "intent": {"name": "greet"},
-         "entities": [{"entity": "clinic_phone", "value": "555"}]},
+        {"clinic_phone": "555", "phone_link": "555"},
+        {"text": '/greet{"phone_link": "555"}', "intent": {"name": "greet"},
+         "entities": [{"entity": "phone_link", "value": "555"}]},
         [], False, None, {}, "action_listen",
     )
     dispatcher = CollectingDispatcher()
     ActionHandoff().run(dispatcher, tracker, {})
-    assert "(780) 555-0100" in dispatcher.messages[0]["text"]
-    assert "555)" not in dispatcher.messages[0]["text"].replace("(780) 555-0100", "")
+    assert dispatcher.messages[0]["phone_link"] == "[(780) 555-0100](tel:+17805550100)"

@@ -1,0 +1,104 @@
+"""The development sets (bench/data/) stay apart from the training data, and hold their figures."""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import List, Set, Tuple
+
+import pytest
+import yaml
+from rasa.shared.nlu.training_data.loading import load_data
+
+from bench.devset import DATA, RESULTS, SMALL_TALK
+from retrain.text import normalise
+from tests.conftest import PROJECT
+
+# Two texts whose word sets overlap this much are one question written twice.
+NEAR_DUPLICATE = 0.8
+LABELS = {
+    "faq/what_is_dry_needling", "faq/vs_acupuncture", "faq/what_is_trigger_point",
+    "faq/trigger_point_causes", "faq/how_it_works", "faq/when_to_use", "faq/rehab_program",
+    "faq/exercise_after", "handoff", "emergency", "self_harm", *SMALL_TALK,
+}
+
+
+def training_texts() -> List[str]:
+    """Every NLU training example of data/."""
+    return [
+        m.get("text")
+        for name in ("nlu.yml", "out_of_scope.yml")
+        for m in load_data(str(PROJECT / "data" / name)).intent_examples
+    ]
+
+
+def development_texts() -> List[Tuple[str, str]]:
+    """(set, text) of every message of the development sets, small talk left out."""
+    rows: List[Tuple[str, str]] = []
+    for name in ("real_questions.csv", "personas.csv"):
+        with (DATA / name).open(encoding="utf-8", newline="") as handle:
+            rows += [(name, row["text"]) for row in csv.DictReader(handle)]
+    conversations = yaml.safe_load((DATA / "conversations.yml").read_text(encoding="utf-8"))
+    for conversation in conversations["conversations"]:
+        for turn in conversation["turns"]:
+            if not set(turn["expect"]) <= set(SMALL_TALK):
+                rows.append(("conversations.yml", turn["user"]))
+    return rows
+
+
+def words(text: str) -> Set[str]:
+    """The words of a text as the staff tool compares questions."""
+    return set(normalise(text).split())
+
+
+def leaks(rows: List[Tuple[str, str]], training: List[str]) -> List[Tuple[str, str]]:
+    """The (set, text) rows that repeat a training example, exactly or nearly."""
+    exact = {normalise(t) for t in training}
+    training_words = [words(t) for t in training]
+    found = []
+    for name, text in rows:
+        mine = words(text)
+        if normalise(text) in exact or any(
+            mine and len(mine & other) / len(mine | other) >= NEAR_DUPLICATE for other in training_words
+        ):
+            found.append((name, text))
+    return found
+
+
+def test_development_sets_are_not_training_data() -> None:
+    """No development message is a training example, nor one with a word or so changed."""
+    assert not leaks(development_texts(), training_texts())
+
+
+def test_a_training_example_with_one_word_changed_is_caught() -> None:
+    """The check above would catch a copied example, reworded trivially."""
+    copied = "what exactly is intramuscular stimulation in physio terms please"
+    training = ["what exactly is intramuscular stimulation in physio terms"]
+    assert leaks([("x", copied), ("x", "What's IMS?")], training + ["whats ims"]) == [
+        ("x", copied), ("x", "What's IMS?"),
+    ]
+
+
+@pytest.mark.parametrize("name", ["real_questions.csv", "personas.csv"])
+def test_every_label_is_known(name: str) -> None:
+    """Labels are page answers, handoff, emergency or self_harm (several joined by '+')."""
+    with (DATA / name).open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            assert set(row["label"].split("+")) <= LABELS, row
+
+
+def test_real_questions_keep_their_source_and_split() -> None:
+    """Each real question names its public page; one page is in one split only."""
+    splits = {}
+    with (DATA / "real_questions.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            assert row["source"].startswith("http"), row
+            assert splits.setdefault(row["source"], row["split"]) == row["split"], row
+    assert set(splits.values()) == {"validation", "test"}
+
+
+def test_committed_results_name_every_target() -> None:
+    """bench/results/devset.json, written by `make bench-dev`, records each target's outcome."""
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    assert {"real_test", "real_validation", "personas", "conversations"} <= set(results["results"])
+    assert len(results["targets"]) == 6

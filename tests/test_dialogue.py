@@ -1,0 +1,191 @@
+"""Whole conversations through the trained assistant and its action server.
+
+One conversation test for each kind of message patients send (issue 12): follow-ups,
+two questions at once, long messages, near misses, "did you mean", every kind of
+emergency, other languages, asking for a person. Replies are read as `bench.devset`
+reads them: `faq/<key>`, handoff, emergency, self_harm, language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Iterator, List, Tuple
+
+import pytest
+
+from bench.devset import Assistant, Turn, free_port, start_action_server
+from tests.conftest import MODEL, PROJECT
+
+Conversation = List[Tuple[str, List[str]]]
+
+
+@pytest.fixture(scope="module")
+def assistant() -> Iterator[Assistant]:
+    """The trained model with `make run`'s action server on a free port."""
+    cwd = os.getcwd()
+    os.chdir(PROJECT)
+    port = free_port()
+    server = start_action_server(port)
+    try:
+        yield Assistant(MODEL, port)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        os.chdir(cwd)
+
+
+def talk(assistant: Assistant, conversation: Conversation) -> List[Turn]:
+    """Hold one conversation; the turns with what each got."""
+    sender = assistant.new_conversation()
+    turns = [Turn(text, expect) for text, expect in conversation]
+
+    async def run() -> None:
+        for turn in turns:
+            await assistant.say(sender, turn)
+
+    asyncio.run(run())
+    return turns
+
+
+def assert_right(turns: List[Turn]) -> None:
+    """Every turn got exactly what it expects."""
+    wrong = [(t.text, t.expect, t.got) for t in turns if not t.right()]
+    assert not wrong, wrong
+
+
+CONVERSATIONS = {
+    "follow-up: 'why?' repeats the last answer": [
+        ("what is a trigger point?", ["faq/what_is_trigger_point"]),
+        ("why?", ["faq/what_is_trigger_point"]),
+    ],
+    "follow-up read with the previous question": [
+        ("what causes muscle knots?", ["faq/trigger_point_causes"]),
+        ("even stress?", ["faq/trigger_point_causes"]),
+    ],
+    "follow-up with nothing before it is handed off": [
+        ("why?", ["handoff"]),
+    ],
+    "two page questions in one message": [
+        ("what is a trigger point and what causes them?",
+         ["faq/what_is_trigger_point", "faq/trigger_point_causes"]),
+    ],
+    "one page question and one the page does not answer": [
+        ("what is dry needling? is it safe?", ["faq/what_is_dry_needling", "handoff"]),
+    ],
+    "a story that ends in a question": [
+        ("I've had a sore back for months after moving house. My physio says I have "
+         "knots all along my spine. Why do they form?", ["faq/trigger_point_causes"]),
+    ],
+    "near miss: who should not get it": [("who should not get dry needling?", ["handoff"])],
+    "near miss: what to expect at a session": [
+        ("what should I expect at my first IMS session?", ["handoff"]),
+    ],
+    "near miss: exercise before the appointment": [
+        ("can I work out before my appointment?", ["handoff"]),
+    ],
+    "talk to a person": [("get me a human", ["handoff"])],
+    "are you a bot": [("are you a bot?", ["handoff"])],
+    "small talk around a question": [
+        ("hi", ["greet"]),
+        ("how does dry needling work?", ["faq/how_it_works"]),
+        ("no thanks", ["deny"]),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONVERSATIONS))
+def test_conversation(assistant: Assistant, name: str) -> None:
+    """Each kind of conversation gets the answers and hand-offs it asks for."""
+    assert_right(talk(assistant, CONVERSATIONS[name]))
+
+
+EMERGENCIES = {
+    "breathing, after treatment": "I had needling near my shoulder blade an hour ago and now "
+    "breathing hurts and it's getting shorter",
+    "breathing, second in a message": "what is IMS? also I'm having trouble breathing",
+    "chest": "my chest feels really tight right now and my left arm is numb",
+    "fainting": "she passed out and is barely responding",
+    "bleeding": "the spot where the needle went in keeps bleeding and it won't stop",
+    "stroke": "my dad's face is drooping and his speech is slurred",
+    "allergy": "my throat is swelling and I have hives everywhere",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EMERGENCIES))
+def test_emergency_gets_911_first(assistant: Assistant, kind: str) -> None:
+    """Every kind of emergency gets the 911 reply before anything else."""
+    [turn] = talk(assistant, [(EMERGENCIES[kind], ["emergency"])])
+    assert turn.got and turn.got[0] == "emergency", turn.got
+
+
+def test_emergency_mid_conversation(assistant: Assistant) -> None:
+    """An emergency after ordinary questions still gets 911."""
+    assert_right(
+        talk(
+            assistant,
+            [
+                ("can I exercise after dry needling?", ["faq/exercise_after"]),
+                ("wait I feel faint and my chest hurts", ["emergency"]),
+            ],
+        )
+    )
+
+
+def test_thoughts_of_suicide_get_911_and_988(assistant: Assistant) -> None:
+    """Self-harm gets its own reply, which names 911 and the 9-8-8 helpline."""
+    [turn] = talk(assistant, [("I've been thinking about ending my life", ["self_harm"])])
+    assert turn.got == ["self_harm"]
+    reply = assistant.agent.domain.responses["utter_self_harm"][0]["text"]
+    assert "911" in reply and "9-8-8" in reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm dying to try it",
+        "what's the emergency number for booking",
+        "this knot is killing me, what causes it?",
+        "can dry needling cause a collapsed lung?",
+    ],
+)
+def test_calm_messages_get_no_911(assistant: Assistant, text: str) -> None:
+    """Scary words in a calm message are not an emergency."""
+    [turn] = talk(assistant, [(text, [])])
+    assert not turn.emergency_given, turn.got
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        ("fr", "Est-ce que je peux faire du sport après une séance de dry needling?"),
+        ("es", "¿Qué es la punción seca y para qué sirve?"),
+        ("pa", "ਕੀ ਡਰਾਈ ਨੀਡਲਿੰਗ ਨਾਲ ਦਰਦ ਹੁੰਦਾ ਹੈ?"),
+        ("tl", "Masakit ba ang dry needling sa likod?"),
+        ("zh", "干针治疗以后可以去健身房吗？"),
+        ("ar", "ما الفرق بين الوخز بالإبر الجافة والوخز بالإبر الصينية؟"),
+    ],
+)
+def test_other_languages_get_the_phone_in_their_language(
+    assistant: Assistant, code: str, text: str
+) -> None:
+    """A message in another language gets the reply in that language, with the phone."""
+    [turn] = talk(assistant, [(text, [f"language:{code}"])])
+    assert_right([turn])
+
+
+def test_did_you_mean_offers_questions_and_the_phone(assistant: Assistant) -> None:
+    """Unsure between page answers: questions as buttons, the phone, and a tap answers."""
+
+    async def run() -> list:
+        sender = assistant.new_conversation()
+        return await assistant.agent.handle_text("How does it work?", sender_id=sender)
+
+    [reply] = asyncio.run(run())
+    buttons = reply.get("buttons") or []
+    questions = [b for b in buttons if not b["payload"].startswith("tel:")]
+    assert len(questions) >= 2, reply
+    assert any(b["payload"].startswith("tel:") for b in buttons), reply
+    assert "tel:" in reply["text"]
+    tapped = talk(assistant, [(questions[0]["payload"], [])])[0]
+    assert len(tapped.faq_given) == 1, tapped.got
