@@ -69,7 +69,7 @@ QUESTION_START = re.compile(rf"^(?:and |also |so |but |ok |okay |plus )*(?:{QUES
 SENTENCE_END = re.compile(r"(?<=[?!.])\s+|\s*[;\n]\s*")
 # "... and what causes them", "..., also can I ...": a second question inside a sentence
 JOINED_QUESTION = re.compile(
-    rf"(?:,\s*|\s+)(?:and|also|plus|as well as|&)\s+(?=(?:also\s+)?(?:{QUESTION_WORDS})\b)", re.I
+    rf"(?:,\s*|\s+)(?:and|n|also|plus|as well as|&)\s+(?=(?:also\s+)?(?:{QUESTION_WORDS})\b)", re.I
 )
 # Asking for more of the last answer
 ELABORATE = re.compile(
@@ -166,8 +166,11 @@ class TurnResolver(GraphComponent):
         """Defaults (config.yml sets the values the assistant uses)."""
         return {
             "featurizer_alias": "minilm",
-            # a part or a follow-up is answered at this similarity or above (the fallback's)
+            # a follow-up is answered at this similarity or above (the fallback's)
             "threshold": 0.45,
+            # a question that is part of a message: matched without the classifiers, so
+            # it needs to be closer to its answer's examples
+            "part_threshold": 0.55,
             # labels that mean "the page does not answer this"
             "handoff_labels": ["out_of_scope", "book_appointment", "contact"],
             # follow-ups: at most this many words; the short message alone must be at
@@ -297,7 +300,7 @@ class TurnResolver(GraphComponent):
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if not text or intent not in (RETRIEVAL_INTENT, FALLBACK, "out_of_scope", MULTI_QUESTION):
             return
-        threshold = float(self.config["threshold"])
+        threshold = float(self.config["part_threshold"])
         parts = question_parts(text)
         if parts != [text]:
             outcomes = [m.answer(threshold) or HANDOFF for m in map(self.match, self._encode(parts))]
