@@ -151,7 +151,7 @@ def load_singles(name: str) -> Dict[str, List[Turn]]:
     with (DATA / name).open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             groups.setdefault(row.get("split") or "all", []).append(
-                Turn(row["text"], [row["label"]])
+                Turn(row["text"], row["label"].split("+"))
             )
     return groups
 
