@@ -73,7 +73,8 @@ JOINED_QUESTION = re.compile(
 )
 # Asking for more of the last answer
 ELABORATE = re.compile(
-    r"^(?:but |and |so |ok |okay |hmm+ |um+ )*(?:why|why so|how so|how come|really|tell me more|more|"
+    r"^(?:but |and |so |ok |okay |hmm+ |um+ |dang |oh )*(?:why|why so|why not|why is that|"
+    r"why does (?:that|it) matter|how so|how come|what for|really|tell me more|more|"
     r"more (?:info|details|please)|explain|explain (?:that|it|more|please)|"
     r"(?:can|could) you explain(?: that| it| more)?|what do you mean|meaning|"
     r"(?:say|put) (?:that|it) (?:again|another way|differently|simpler)|in simpler (?:words|terms)|"
@@ -308,6 +309,10 @@ class TurnResolver(GraphComponent):
             if len(answers) >= 2 or (answers and HANDOFF in outcomes):
                 self._set_parts(message, outcomes)
                 return
+            if len(parts) == 1 and intent in (FALLBACK, MULTI_QUESTION):
+                # a story ending in one question: that question, as sure as a whole message
+                alone = self.match(self._encode(parts)[0]).answer(float(self.config["threshold"]))
+                answers = [alone] if alone else []
             if len(answers) == 1 and intent in (FALLBACK, MULTI_QUESTION):
                 set_answer(message, answers[0], threshold)
                 self._note(message, "question", parts)
