@@ -1,6 +1,6 @@
 """HINT3 v1 files: reading the CSVs, converting them to Rasa NLU data, published results.
 
-The dataset is read in place (default /work/shared/datasets/hint3, or $HINT3_DIR);
+The dataset is read in place (default ../shared/datasets/hint3 beside the repository, or $HINT3_DIR);
 nothing of it is copied into the repository. Training files are converted with
 Rasa's own `RasaYAMLWriter` and read back with Rasa's reader to prove that every
 sentence and label survived the round trip.
@@ -23,7 +23,8 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-DEFAULT_HINT3_DIR = Path("/work/shared/datasets/hint3")
+# The shared data sits beside the repository (../shared), wherever it is cloned.
+DEFAULT_HINT3_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "hint3"
 HINT3_DIR_ENV = "HINT3_DIR"
 DATASETS: Tuple[str, ...] = ("sofmattress", "curekart", "powerplay11")
 VARIANTS: Tuple[str, ...] = ("full", "subset")

@@ -2,7 +2,8 @@
 
 Starts the whole stack on free loopback ports (action server, `rasa run` with the trained
 model and the socket.io channel, the page server) and drives Debian's Chromium with
-Playwright. Screenshots for the README go to docs/img/.
+Playwright. Screenshots go to build/screenshots/ (ignored by git); `make screenshots`
+writes them to docs/img/ instead, to refresh the README's pictures on purpose.
 
 Needs `make web-deps` (the widget in web/node_modules) and `make web-browser`
 (/usr/bin/chromium): `make test` does both first.
@@ -34,7 +35,7 @@ from tests.servers import action_server_command, free_port, serving_settings, st
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 WIDGET_JS = PROJECT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js"
-SCREENSHOTS = PROJECT / "docs" / "img"
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR", PROJECT / "build" / "screenshots"))
 BIN = Path(sys.executable).parent
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -214,7 +215,7 @@ def settle(page: Page) -> None:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Save a screenshot for the README (docs/img/<name>.png)."""
+    """Save a screenshot as SCREENSHOTS/<name>.png (the README's pictures via `make screenshots`)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
 
