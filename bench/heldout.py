@@ -18,7 +18,9 @@ from typing import Any, Dict, List, Tuple
 from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 
-HANDOFF_INTENTS = {"out_of_scope", "nlu_fallback", "book_appointment", "contact"}
+HANDOFF_INTENTS = {
+    "out_of_scope", "nlu_fallback", "book_appointment", "contact", "bot_challenge", "other_language",
+}
 DEFAULT_MODEL = Path("models/dry-needling.tar.gz")
 DEFAULT_TEST_FILE = Path("tests/nlu_heldout.yml")
 
@@ -69,6 +71,10 @@ class Report:
         for _, gold, pred in self._rows("faq/"):
             hits[gold].append(gold == pred)
         return {k: sum(v) / len(v) for k, v in sorted(hits.items())}
+
+    def wrong_answers(self) -> List[Tuple[str, str, str]]:
+        """Examples the page does not answer that got a page answer (text, gold, predicted)."""
+        return [r for r in self.rows if not r[1].startswith("faq/") and r[2].startswith("faq/")]
 
     def errors(self) -> List[Tuple[str, str, str]]:
         """Examples whose outcome is wrong (text, gold, predicted)."""

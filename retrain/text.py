@@ -137,3 +137,36 @@ def wrap_positions(text: str, width: int) -> List[int]:
         positions.append(cut)
         start = cut + 1
     return positions
+
+
+# Two questions whose word sets overlap this much are one question written twice.
+NEAR_DUPLICATE_OVERLAP = 0.8
+# From this many words on, one word changed, added or dropped is a trivial variant.
+NEAR_DUPLICATE_MIN_WORDS = 5
+
+
+def _word_edits(a: List[str], b: List[str]) -> int:
+    """Words to change, add or drop to turn a into b (Levenshtein distance over words)."""
+    previous = list(range(len(b) + 1))
+    for i, word in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other)))
+        previous = current
+    return previous[-1]
+
+
+def near_duplicate(a: str, b: str) -> bool:
+    """Whether two questions are one question written twice.
+
+    The same normalised text, the same words reordered or mostly shared (word-set
+    overlap of 0.8 or more), or one word changed, added or dropped in a question of
+    five words or more ("whats IMS" and "What's IMS?" are one question).
+    """
+    wa, wb = normalise(a).split(), normalise(b).split()
+    if not wa or not wb:
+        return wa == wb
+    sa, sb = set(wa), set(wb)
+    if len(sa & sb) / len(sa | sb) >= NEAR_DUPLICATE_OVERLAP:
+        return True
+    return min(len(wa), len(wb)) >= NEAR_DUPLICATE_MIN_WORDS and _word_edits(wa, wb) <= 1

@@ -1,23 +1,29 @@
-"""Generalisation: phrasings nobody trained on (tests/nlu_heldout.yml)."""
+"""Generalisation on tests/nlu_heldout.yml: phrasings written apart from the training data.
+
+This is the quick validation set: settings were chosen on it, so its figures are a
+regression check, not the figures the README reports on patients' own words (those are
+the development sets' test figures, bench/data/). The gates are the README's figures
+minus a stated tolerance.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from rasa.shared.nlu.training_data.loading import load_data
-
 from bench.heldout import DEFAULT_TEST_FILE, Report, evaluate, load_examples
+from retrain.text import near_duplicate
 from tests.conftest import PROJECT
+from tests.test_devset import training_texts
 
 FAQ_KEYS = {
     "what_is_dry_needling", "vs_acupuncture", "what_is_trigger_point",
     "trigger_point_causes", "how_it_works", "when_to_use", "rehab_program",
     "exercise_after",
 }
-
-
-def _normalise(text: str) -> str:
-    return " ".join(text.lower().split()).rstrip("?!. ")
+# The README's held-out figures, and how far a retrain may fall below them.
+CLAIMED_FAQ = 0.95
+CLAIMED_HANDOFF = 1.0
+TOLERANCE = 0.03
 
 
 def test_heldout_set_is_big_enough() -> None:
@@ -29,21 +35,22 @@ def test_heldout_set_is_big_enough() -> None:
 
 
 def test_heldout_phrasings_are_not_training_examples() -> None:
-    """No held-out phrasing appears in the training data."""
-    files = [PROJECT / "data" / name for name in ("nlu.yml", "out_of_scope.yml")]
-    training = {
-        _normalise(m.get("text"))
-        for path in files
-        for m in load_data(str(path)).intent_examples
-    }
-    leaked = [t for t, _ in load_examples(PROJECT / DEFAULT_TEST_FILE) if _normalise(t) in training]
+    """No held-out phrasing repeats a training example, exactly or nearly."""
+    training = training_texts()
+    leaked = [
+        (text, other)
+        for text, _ in load_examples(PROJECT / DEFAULT_TEST_FILE)
+        for other in training
+        if near_duplicate(text, other)
+    ]
     assert not leaked
 
 
-def test_heldout_faq_accuracy_and_handoff(agent) -> None:  # type: ignore[no-untyped-def]
-    """FAQ accuracy >= 90% and out-of-scope hand-off >= 90% on unseen phrasings."""
+def test_heldout_figures_hold_and_nothing_unanswerable_gets_an_answer(agent) -> None:  # type: ignore[no-untyped-def]
+    """FAQ and hand-off rates at the claimed figures; every emergency caught; no wrong answer."""
     report: Report = evaluate(agent, PROJECT / DEFAULT_TEST_FILE)
     print(report.summary())
-    assert report.faq_accuracy >= 0.90, report.summary()
-    assert report.oos_handoff >= 0.90, report.summary()
-    assert report.intent_accuracy("emergency") >= 0.8, report.summary()
+    assert report.faq_accuracy >= CLAIMED_FAQ - TOLERANCE, report.summary()
+    assert report.oos_handoff >= CLAIMED_HANDOFF - TOLERANCE, report.summary()
+    assert report.intent_accuracy("emergency") == 1.0, report.summary()
+    assert not report.wrong_answers(), report.summary()
