@@ -1,7 +1,8 @@
 """Faults, against the real servers: the action server down and back, the Rasa server
 killed mid-conversation, a missing or corrupt model; and the token-guarded HTTP API.
 
-The stack runs as scripts/run.sh runs it when `.env` sets RASA_API_TOKEN and CORS_ORIGINS.
+The servers are started one by one here (tests/servers.py, with `rasa run`'s API behind a
+token); tests/test_make_run.py kills the processes of the stack as `make run` starts it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,170 @@
+"""The stack exactly as `make run` starts it: scripts/run.sh with .env.example's settings.
+
+Only the ports and the tracker store's file are the test's own (free loopback ports, a
+temporary SQLite file). Each process is killed in turn (SIGKILL, as a crash would); the
+others go on serving, and run.sh starts the killed one again. TERM stops everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
+
+from actions.clinic import load_clinic
+from tests.conftest import PROJECT
+from tests.servers import children, cmdline, free_port
+
+CLINIC = load_clinic()
+START_SECONDS = 240
+RESTART_SECONDS = 240
+
+
+class RunSh:
+    """scripts/run.sh running in its own session, with helpers to find its processes."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.rasa_port, self.action_port, self.web_port = free_port(), free_port(), free_port()
+        env = {
+            **os.environ,
+            "RASA_PORT": str(self.rasa_port),
+            "ACTION_PORT": str(self.action_port),
+            "WEB_PORT": str(self.web_port),
+            "TRACKER_DB": str(tmp / "tracker.db"),
+            "CORS_ORIGINS": f"http://localhost:{self.web_port}",
+        }
+        self.log = (tmp / "run.log").open("w")
+        self.process = subprocess.Popen(
+            ["bash", "scripts/run.sh"], cwd=PROJECT, env=env, stdout=self.log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def processes(self, marker: str) -> List[int]:
+        """PIDs under run.sh whose command line contains `marker`, oldest first."""
+        return sorted(p for p in children(self.process.pid) if marker in cmdline(p))
+
+    def main_process(self, marker: str) -> Optional[int]:
+        """The supervised process itself (not its workers): the one whose parent is bash."""
+        for pid in self.processes(marker):
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            if "run.sh" in cmdline(parent):
+                return pid
+        return None
+
+    def send(self, sender: str, text: str, timeout: float = 30) -> List[Dict[str, Any]]:
+        """POST a message to the REST channel; the bot's replies."""
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook", data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    def page_status(self) -> int:
+        """The HTTP status of the clinic's page."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/", timeout=5) as response:
+            return response.status
+
+    def stop(self) -> None:
+        """TERM run.sh, as Ctrl-C would; kill its session if it hangs."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+
+def eventually(check: Callable[[], Any], seconds: float) -> Any:
+    """The first truthy result of `check` (errors count as not yet) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except OSError as error:
+            last = error
+        time.sleep(0.5)
+    raise TimeoutError(f"not within {seconds} s (last error: {last})")
+
+
+def texts(replies: List[Dict[str, Any]]) -> str:
+    """All reply texts, joined."""
+    return " ".join(r.get("text", "") for r in replies)
+
+
+@pytest.fixture(scope="module")
+def run_sh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunSh]:
+    """scripts/run.sh, up and answering."""
+    stack = RunSh(tmp_path_factory.mktemp("make-run"))
+    try:
+        eventually(lambda: stack.send("warm-up", "what is dry needling", timeout=60), START_SECONDS)
+        eventually(stack.page_status, 60)
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_it_serves_as_the_readme_says(run_sh: RunSh) -> None:
+    """Two Rasa workers, the action server and the page, each on its loopback port."""
+    rasa = run_sh.main_process("rasa run")
+    assert rasa and len(run_sh.processes("rasa run")) == 1 + 2, "a main process and 2 workers"
+    assert run_sh.main_process("rasa_sdk") and run_sh.main_process("web.serve")
+    assert run_sh.page_status() == 200
+
+
+def test_a_killed_action_server_leaves_answers_working_and_comes_back(run_sh: RunSh) -> None:
+    """FAQs answered and hand-offs give the phone while it is down; run.sh restarts it."""
+    old = run_sh.main_process("rasa_sdk")
+    rasa = run_sh.main_process("rasa run")
+    assert old
+    os.kill(old, signal.SIGKILL)
+    assert "needle" in texts(run_sh.send("p-actions", "what is dry needling"))
+    assert CLINIC.phone in texts(run_sh.send("p-actions", "can I book an appointment"))
+    new = eventually(lambda: (p := run_sh.main_process("rasa_sdk")) != old and p, RESTART_SECONDS)
+    assert new and run_sh.main_process("rasa run") == rasa, "the Rasa server was not touched"
+    replies = eventually(lambda: run_sh.send("p-actions", "what's your phone number"), 30)
+    assert any(b.get("url", "").startswith("tel:") for r in replies for b in r.get("buttons", []))
+
+
+def test_a_killed_page_server_comes_back(run_sh: RunSh) -> None:
+    """The page is served again, and the assistant kept answering meanwhile."""
+    old = run_sh.main_process("web.serve")
+    assert old
+    os.kill(old, signal.SIGKILL)
+    assert "needle" in texts(run_sh.send("p-page", "what is dry needling"))
+    eventually(lambda: run_sh.main_process("web.serve") not in (None, old), RESTART_SECONDS)
+    assert eventually(run_sh.page_status, 60) == 200
+
+
+def test_a_killed_rasa_server_comes_back_and_the_conversation_goes_on(run_sh: RunSh) -> None:
+    """Its workers go with it, a new one starts, and the patient's "no" still ends the chat."""
+    assert "anything else" in texts(run_sh.send("p-rasa", "what is a trigger point")).lower()
+    old = run_sh.main_process("rasa run")
+    assert old
+    old_workers = [p for p in run_sh.processes("rasa run") if p != old]
+    os.kill(old, signal.SIGKILL)
+    eventually(lambda: not any(cmdline(p) for p in old_workers), 30)
+    replies = eventually(lambda: run_sh.send("p-rasa", "no that's all", timeout=60), RESTART_SECONDS)
+    assert "bye" in texts(replies).lower()
+    assert run_sh.main_process("rasa_sdk") and run_sh.main_process("web.serve")
+
+
+def test_term_stops_every_process(run_sh: RunSh) -> None:
+    """Ctrl-C/TERM to run.sh: nothing it started is left running."""
+    started = children(run_sh.process.pid)
+    assert started
+    run_sh.stop()
+    assert run_sh.process.returncode is not None
+    eventually(lambda: not any(cmdline(p) for p in started), 30)
