@@ -22,6 +22,11 @@ HANDOFF_INTENTS = {
     "out_of_scope", "nlu_fallback", "book_appointment", "contact", "bot_challenge", "other_language",
 }
 DEFAULT_MODEL = Path("models/dry-needling.tar.gz")
+# The README's figures on this set, and how far a model may fall below them: the suite
+# (tests/test_nlu_heldout.py) and `make retrain`'s floors both use them.
+CLAIMED_FAQ_ACCURACY = 0.90
+CLAIMED_OOS_HANDOFF = 1.0
+TOLERANCE = 0.03
 DEFAULT_TEST_FILE = Path("tests/nlu_heldout.yml")
 
 

@@ -95,6 +95,11 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             # its own label's nearest example minus `veto_margin` gets confidence 0
             "veto_labels": [],
             "veto_margin": 0.0,
+            # small talk said in words the classifier missed: when the prediction scores
+            # below `rescue_similarity` but the nearest example of all is one of these
+            # labels at that similarity or more, that label is the intent
+            "rescue_labels": [],
+            "rescue_similarity": 0.7,
         }
 
     def __init__(
@@ -245,6 +250,14 @@ class SimilarityGate(GraphComponent, IntentClassifier):
                 self.config["veto_margin"],
             )
             self._set_confidence(message, score)
+            self._rescue(message, score, self.labels[nearest], float(similarities[nearest]))
+
+    def _rescue(self, message: Message, score: float, nearest: str, similarity: float) -> None:
+        """Take the nearest example's small-talk label over a prediction the gate doubts."""
+        floor = float(self.config["rescue_similarity"])
+        if nearest in self.config["rescue_labels"] and score < floor <= similarity:
+            message.set(INTENT, {INTENT_NAME_KEY: nearest, PREDICTED_CONFIDENCE_KEY: similarity},
+                        add_to_output=True)
 
     @staticmethod
     def _set_confidence(message: Message, score: float) -> None:

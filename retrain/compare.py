@@ -22,7 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from bench.heldout import Report, is_handoff
+from bench.heldout import (
+    CLAIMED_FAQ_ACCURACY,
+    CLAIMED_OOS_HANDOFF,
+    TOLERANCE,
+    Report,
+    is_handoff,
+)
 from retrain.trainingdata import FAQ_PREFIX, OUT_OF_SCOPE, display
 
 Row = Tuple[str, str, str]
@@ -42,8 +48,8 @@ class Rules:
     strict_labels: Tuple[str, ...] = ()
     watched_labels: Tuple[str, ...] = ("emergency",)
     watched_questions: int = 1
-    faq_floor: float = 0.90
-    handoff_floor: float = 0.90
+    faq_floor: float = CLAIMED_FAQ_ACCURACY - TOLERANCE
+    handoff_floor: float = CLAIMED_OOS_HANDOFF - TOLERANCE
 
 
 @dataclass(frozen=True)

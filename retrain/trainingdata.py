@@ -20,7 +20,14 @@ from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from retrain import backups
 from retrain.errors import UserError
 from retrain.project import Project
-from retrain.text import check_answer, check_example, check_key, normalise, wrap_positions
+from retrain.text import (
+    check_answer,
+    check_example,
+    check_key,
+    near_duplicate,
+    normalise,
+    wrap_positions,
+)
 from retrain.yamldoc import Document, insert_after, write_atomically
 
 RETRIEVAL_INTENT = "faq"
@@ -220,7 +227,8 @@ class TrainingSet:
             if norm in seen:
                 raise UserError(f"The question {text!r} is given twice (as {seen[norm]!r}).")
             seen[norm] = text
-            problem = self._conflict(label, text, index.get(norm, []), test)
+            hits = index.get(norm) or self._near_duplicates(text, test=not test)
+            problem = self._conflict(label, text, hits, test)
             if problem == "same":
                 if skip_existing:
                     skipped.append(text)
@@ -231,6 +239,15 @@ class TrainingSet:
                 raise UserError(problem)
             accepted.append(text)
         return accepted, skipped
+
+    def _near_duplicates(self, text: str, test: bool) -> List[Found]:
+        """Test questions (or training examples) that `text` repeats with a word or so changed."""
+        return [
+            Found(block.label, other, block.doc.path, test)
+            for block in self.blocks(test)
+            for other in block.examples()
+            if near_duplicate(text, other)
+        ]
 
     def _conflict(self, label: str, text: str, found: List[Found], test: bool) -> Optional[str]:
         """Why `text` cannot be added to `label`: "same" when it is already there."""
@@ -248,13 +265,13 @@ class TrainingSet:
         for hit in found:
             if test:
                 return (
-                    f"{text!r} is a training example of {display(hit.label)}: a test question must "
-                    "be a wording the assistant was not trained on."
+                    f"{text!r} repeats the training example {hit.text!r} of {display(hit.label)}: "
+                    "a test question must be a wording the assistant was not trained on."
                 )
             return (
-                f"{text!r} is one of the held-out test questions ({display(hit.label)}, in "
-                f"{self.project.relative(hit.path)}): training on it would make the test "
-                "meaningless. Leave it out or use a different wording."
+                f"{text!r} repeats {hit.text!r}, one of the held-out test questions "
+                f"({display(hit.label)}, in {self.project.relative(hit.path)}): training on it "
+                "would make the test meaningless. Leave it out or use a different wording."
             )
         return None
 

@@ -19,13 +19,24 @@ trap stop INT TERM EXIT
 # supervise NAME COMMAND...: run COMMAND in the background, in a process group of its own,
 # and start it again whenever it exits (after RESTART_DELAY_SECONDS). What the command
 # left behind is stopped first: Rasa's worker processes outlive a killed main process.
-# TERM to the supervisor stops the command, and its group, for good.
+# TERM to the supervisor stops the command, and its group, for good (KILL after 20 s).
 supervise() {
   local name=$1
   shift
   (
     child=
-    end() { [ -n "$child" ] && kill -TERM -- "-$child" 2>/dev/null; wait 2>/dev/null; exit 0; }
+    end() {
+      if [ -n "$child" ]; then
+        kill -TERM -- "-$child" 2>/dev/null
+        # a process that does not stop within 20 s of TERM is killed
+        (sleep 20; kill -KILL -- "-$child" 2>/dev/null) &
+        local watchdog=$!
+        wait "$child" 2>/dev/null
+        kill -KILL -- "-$child" 2>/dev/null
+        kill "$watchdog" 2>/dev/null
+      fi
+      exit 0
+    }
     trap end TERM INT
     while true; do
       setsid "$@" &

@@ -182,6 +182,25 @@ def test_ungated_intents_keep_the_classifiers_confidence() -> None:
     assert message.get("intent")["confidence"] == 0.93
 
 
+def test_small_talk_the_classifier_missed_is_rescued_by_its_nearest_example() -> None:
+    """A doubted faq guess whose nearest example is a greeting becomes that greeting."""
+    gate = make_gate({"rescue_labels": ["greet"], "rescue_similarity": 0.7}, VECTORS, LABELS)
+    message = message_with([0.1, 0, 1, 0], "faq", 0.9, selector("faq/a", 0.9))
+    gate.process([message])
+    assert message.get("intent")["name"] == "greet"
+    assert message.get("intent")["confidence"] == pytest.approx(1 / np.sqrt(1.01), rel=1e-5)
+
+
+def test_only_small_talk_labels_are_rescued_and_only_when_close() -> None:
+    """A page answer is never taken from the nearest example; a far greeting is not either."""
+    gate = make_gate({"rescue_labels": ["greet"], "rescue_similarity": 0.7}, VECTORS, LABELS)
+    near_answer = message_with([0, 1, 0, 0.1], "out_of_scope", 0.2)
+    far_greeting = message_with([1, 0, 0.8, 0], "faq", 0.9, selector("faq/b", 0.9))
+    gate.process([near_answer, far_greeting])
+    assert near_answer.get("intent")["name"] == "out_of_scope"
+    assert far_greeting.get("intent")["name"] == "faq"
+
+
 def test_any_neighbour_mode_uses_the_nearest_example_of_any_label() -> None:
     """In 'any' mode the score is the similarity to the nearest training example."""
     gate = make_gate({"neighbours": "any"}, VECTORS, LABELS)

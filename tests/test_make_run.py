@@ -7,11 +7,14 @@ others go on serving, and run.sh starts the killed one again. TERM stops everyth
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -21,6 +24,7 @@ import pytest
 from actions.clinic import load_clinic
 from tests.conftest import PROJECT
 from tests.servers import children, cmdline, free_port
+from tests.socketio_ws import SocketChat, conversation
 
 CLINIC = load_clinic()
 START_SECONDS = 240
@@ -122,6 +126,82 @@ def test_it_serves_as_the_readme_says(run_sh: RunSh) -> None:
     assert rasa and len(run_sh.processes("rasa run")) == 1 + 2, "a main process and 2 workers"
     assert run_sh.main_process("rasa_sdk") and run_sh.main_process("web.serve")
     assert run_sh.page_status() == 200
+
+
+@pytest.mark.parametrize("path", ["/conversations/p-own/tracker", "/status", "/model", "/version"])
+def test_http_api_is_off_without_a_token(run_sh: RunSh, path: str) -> None:
+    """.env.example leaves RASA_API_TOKEN empty: run.sh then serves no HTTP API at all."""
+    for method in ("GET", "PUT", "POST"):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{run_sh.rasa_port}{path}", method=method,
+            data=b"{}" if method != "GET" else None,
+        )
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(request, timeout=10)
+        assert error.value.code in (404, 405), (method, path)
+
+
+# --- bad input over the widget's own transport (WebSocket), with make run's workers ---
+
+NORMAL = "what is a trigger point"
+NORMAL_ANSWER = "trigger point"
+SOCKET_BAD_DATA = {
+    "string instead of object": "hello",
+    "number": 42,
+    "list": ["hello"],
+    "no message": {"session_id": "s-bad"},
+    "numeric message": {"message": 5, "session_id": "s-bad"},
+    "object message": {"message": {"text": "hi"}, "session_id": "s-bad"},
+    "binary message": {"message": b"\xff\xfe\x00", "session_id": "s-bad"},
+    "no session id": {"message": "hi"},
+    "numeric session id": {"message": "hi", "session_id": 7},
+}
+
+
+
+def chat(run_sh: RunSh, items: List[Any], session_id: str, raw: bool = False) -> List[str]:
+    """Each turn's reply texts, joined, over socket.io from the page's origin."""
+    origin = f"http://localhost:{run_sh.web_port}"
+    turns = asyncio.run(conversation(run_sh.rasa_port, origin, items, session_id, raw))
+    return [" ".join(r.get("text", "") for r in turn) for turn in turns]
+
+
+def test_socketio_unreadable_events_get_a_polite_reply(run_sh: RunSh) -> None:
+    """Events that are not {message: str, session_id: str}: "couldn't read that"."""
+    items = [*SOCKET_BAD_DATA.values(), {"message": NORMAL, "session_id": "s-bad"}]
+    replies = chat(run_sh, items, "s-bad", raw=True)
+    for name, reply in zip(SOCKET_BAD_DATA, replies[:-1], strict=True):
+        assert "couldn't read" in reply, name
+    assert NORMAL_ANSWER in replies[-1].lower()
+
+
+def test_socketio_odd_messages_get_answers(run_sh: RunSh) -> None:
+    """Empty, over-long, emoji, RTL, control characters, commands over the WebSocket."""
+    messages = ["", "   ", "x" * 100_000, "🙂", "ما هو الوخز بالإبر الجافة؟", "what\x00 is\u200b IMS",
+                "<script>alert(1)</script>", "/restart", '/greet{"clinic_phone": "555-0100"}', NORMAL]
+    replies = chat(run_sh, messages, "s-odd")
+    assert all(replies), replies
+    assert "What would you like to know" in replies[0] and "What would you like to know" in replies[1]
+    assert "too long" in replies[2] and CLINIC.phone in replies[2]
+    assert not any("555-0100" in text or "<script" in text for text in replies)
+    assert NORMAL_ANSWER in replies[-1].lower()
+
+
+def test_socketio_oversized_packet_is_refused_and_service_goes_on(run_sh: RunSh) -> None:
+    """A 5 MB packet is dropped (the connection closes); a new connection is answered."""
+
+    async def send_huge() -> None:
+        async with SocketChat(run_sh.rasa_port, f"http://localhost:{run_sh.web_port}") as huge:
+            await huge.start("s-huge")
+            with contextlib.suppress(Exception):
+                await huge.emit("user_uttered", {"message": "x" * 5_000_000, "session_id": "s-huge"})
+                await huge.event("bot_uttered", 5)
+
+    asyncio.run(send_huge())
+    assert NORMAL_ANSWER in chat(run_sh, [NORMAL], "s-huge")[0].lower()
+
+
+# --- one process killed at a time ---
 
 
 def test_a_killed_action_server_leaves_answers_working_and_comes_back(run_sh: RunSh) -> None:

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from actions.clinic import load_clinic
 from channels.guard import DEFAULT_MAX_MESSAGE_CHARS, MAX_SENDER_CHARS
 from tests.servers import Stack, running_stack
+from tests.socketio_ws import conversation
 
 CLINIC = load_clinic()
 ALLOWED_ORIGIN = "http://clinic.example"
@@ -323,110 +324,6 @@ def test_service_goes_on_after_the_random_input(stack: Stack) -> None:
     assert_normal_answer(stack, "p-after-random")
 
 
-# --- socket.io ---------------------------------------------------------------------------
-
-
-# python-engineio's WebSocket client needs a newer aiohttp than Rasa 3.6 pins; long-polling
-# goes through the same server-side handlers.
-TRANSPORTS = ["polling"]
-QUIET = 1.0  # seconds without a reply that end a turn
-
-
-async def close(client: Any) -> None:
-    """Disconnect without waiting for the pending long-poll (up to the 25 s ping)."""
-    await client.eio.disconnect(abort=True)
-
-
-async def socket_conversation(
-    stack: Stack, messages: List[Any], session_id: str, raw: bool = False
-) -> List[List[Dict[str, Any]]]:
-    """Send each item as a `user_uttered` event (wrapped with the session id unless
-    `raw`); the `bot_uttered` replies to each, collected until a quiet second."""
-    import socketio
-
-    replies: asyncio.Queue = asyncio.Queue()
-    client = socketio.AsyncClient(reconnection=False)
-    client.on("bot_uttered", replies.put)
-    confirmed = asyncio.Event()
-    client.on("session_confirm", lambda _sid: confirmed.set())
-    await client.connect(f"http://127.0.0.1:{stack.rasa_port}", socketio_path="/socket.io",
-                         transports=TRANSPORTS, wait_timeout=TIMEOUT)
-    try:
-        await client.emit("session_request", {"session_id": session_id})
-        await asyncio.wait_for(confirmed.wait(), TIMEOUT)
-        answers = []
-        for item in messages:
-            data = item if raw else {"message": item, "session_id": session_id}
-            await client.emit("user_uttered", data)
-            turn = [await asyncio.wait_for(replies.get(), TIMEOUT)]
-            while True:
-                try:
-                    turn.append(await asyncio.wait_for(replies.get(), QUIET))
-                except asyncio.TimeoutError:
-                    break
-            answers.append(turn)
-        return answers
-    finally:
-        await close(client)
-
-
-SOCKET_BAD_DATA = {
-    "string instead of object": "hello",
-    "number": 42,
-    "list": ["hello"],
-    "no message": {"session_id": "s-bad"},
-    "numeric message": {"message": 5, "session_id": "s-bad"},
-    "object message": {"message": {"text": "hi"}, "session_id": "s-bad"},
-    "binary message": {"message": b"\xff\xfe\x00", "session_id": "s-bad"},
-    "no session id": {"message": "hi"},
-    "numeric session id": {"message": "hi", "session_id": 7},
-}
-
-
-def test_socketio_unreadable_events_get_a_polite_reply(stack: Stack) -> None:
-    """Events that are not {message: str, session_id: str}: "couldn't read that"."""
-    answers = asyncio.run(
-        socket_conversation(stack, [*SOCKET_BAD_DATA.values(), {"message": NORMAL, "session_id": "s-bad"}],
-                            "s-bad", raw=True)
-    )
-    for name, turn in zip(SOCKET_BAD_DATA, answers[:-1], strict=True):
-        assert "couldn't read" in turn[0]["text"], name
-    assert NORMAL_ANSWER in " ".join(r["text"] for r in answers[-1]).lower()
-
-
-def test_socketio_odd_messages_get_answers(stack: Stack) -> None:
-    """Empty, over-long, emoji, RTL, control characters, commands over socket.io."""
-    messages = ["", "   ", "x" * 100_000, "🙂", "ما هو الوخز بالإبر الجافة؟", "what\x00 is\u200b IMS",
-                "<script>alert(1)</script>", "/restart", '/greet{"clinic_phone": "555-0100"}', NORMAL]
-    answers = asyncio.run(socket_conversation(stack, messages, "s-odd"))
-    joined = [" ".join(r.get("text", "") for r in turn) for turn in answers]
-    assert all(joined), joined
-    assert "What would you like to know" in joined[0] and "What would you like to know" in joined[1]
-    assert "too long" in joined[2] and CLINIC.phone in joined[2]
-    assert not any("555-0100" in text or "<script" in text for text in joined)
-    assert NORMAL_ANSWER in joined[-1].lower()
-
-
-def test_socketio_oversized_packet_is_refused_and_service_goes_on(stack: Stack) -> None:
-    """A 5 MB packet is dropped by engine.io (the connection may close); a new
-    connection is answered normally."""
-    import socketio
-
-    async def send_huge() -> None:
-        client = socketio.AsyncClient(reconnection=False)
-        await client.connect(f"http://127.0.0.1:{stack.rasa_port}", transports=TRANSPORTS,
-                             wait_timeout=TIMEOUT)
-        try:
-            await client.emit("user_uttered", {"message": "x" * 5_000_000, "session_id": "s-huge"})
-            await asyncio.sleep(2)
-        finally:
-            await close(client)
-
-    asyncio.run(send_huge())
-    [turn] = asyncio.run(socket_conversation(stack, [NORMAL], "s-huge"))
-    assert NORMAL_ANSWER in " ".join(r["text"] for r in turn).lower()
-
-
 # --- Access and logs ---------------------------------------------------------------------
 
 
@@ -445,17 +342,6 @@ def listening_addresses(port: int) -> List[str]:
 def test_action_server_listens_on_loopback_only(stack: Stack) -> None:
     """SANIC_HOST=127.0.0.1 (as scripts/run.sh sets it): not reachable from outside."""
     assert listening_addresses(stack.action_port) == ["0100007F"]
-
-
-@pytest.mark.parametrize("path", ["/conversations/p-own/tracker", "/status", "/model", "/version"])
-def test_http_api_is_off_without_a_token(stack: Stack, path: str) -> None:
-    """Without RASA_API_TOKEN, run.sh does not pass --enable-api: the API does not exist."""
-    for method in ("GET", "PUT", "POST"):
-        request = urllib.request.Request(f"http://127.0.0.1:{stack.rasa_port}{path}", method=method,
-                                         data=b"{}" if method != "GET" else None)
-        with pytest.raises(urllib.error.HTTPError) as error:
-            urllib.request.urlopen(request, timeout=TIMEOUT)
-        assert error.value.code in (404, 405), (method, path)
 
 
 def test_cors_allows_only_the_allowlist(stack: Stack) -> None:
@@ -484,7 +370,7 @@ def test_logs_hold_no_message_text(stack: Stack) -> None:
     ]
     for message in messages:
         assert_polite(*post_json(stack, {"sender": "p-logs", "message": message}))
-    asyncio.run(socket_conversation(stack, [f"hello {marker}", f"/{marker}"], "s-logs"))
+    asyncio.run(conversation(stack.rasa_port, None, [f"hello {marker}", f"/{marker}"], "s-logs"))
     for log in ("rasa.log", "actions.log"):
         assert stack.workdir is not None
         assert marker not in (stack.workdir / log).read_text(errors="replace"), log

@@ -418,7 +418,14 @@ def test_page_from_another_origin_gets_no_chat(browser: Browser, stack: WebStack
         page = context.new_page()
         page.goto(f"http://127.0.0.1:{stack.web_port}/")  # 127.0.0.1 is not the allowed localhost
         expect(page.locator("h1")).to_have_text("Dry Needling in Downtown Edmonton")
-        page.wait_for_timeout(4000)
+        # the widget itself loaded and tried to connect: the server refused this origin
+        assert page.evaluate("typeof window.WebChat.default") == "function"
+        refusal = f"Refused a socket.io connection from origin 'http://127.0.0.1:{stack.web_port}'"
+        deadline = time.monotonic() + 15
+        while refusal not in stack.rasa_log() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert refusal in stack.rasa_log()
+        page.wait_for_timeout(2000)
         expect(page.get_by_role("button", name="Open chat", exact=True)).to_have_count(0)
     finally:
         context.close()
