@@ -27,13 +27,13 @@ supervise() {
     child=
     end() {
       if [ -n "$child" ]; then
-        kill -TERM -- "-$child" 2>/dev/null
+        kill -TERM -- "-$child" 2>/dev/null || true
         # a process that does not stop within 20 s of TERM is killed
         (sleep 20; kill -KILL -- "-$child" 2>/dev/null) &
         local watchdog=$!
-        wait "$child" 2>/dev/null
-        kill -KILL -- "-$child" 2>/dev/null
-        kill "$watchdog" 2>/dev/null
+        wait "$child" 2>/dev/null || true
+        kill -KILL -- "-$child" 2>/dev/null || true
+        kill "$watchdog" 2>/dev/null || true
       fi
       exit 0
     }
