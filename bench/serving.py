@@ -49,7 +49,6 @@ from typing import IO, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 from bench import _env  # noqa: F401  (environment defaults first)
 from bench.soak import percentile, post_message
 from tests.servers import (
-    SERVING_VARIABLES,
     children,
     cmdline,
     free_port,
@@ -63,6 +62,11 @@ MODEL = PROJECT / "models" / "dry-needling.tar.gz"
 HELDOUT = PROJECT / "tests" / "nlu_heldout.yml"
 RESULTS = PROJECT / "bench" / "results" / "serving.json"
 WORKER_UP = "Rasa server is up and running."
+# What makes `make run` fast (.env.example); stock `rasa run` gets none of them.
+TUNING_VARIABLES = (
+    "SANIC_WORKERS", "TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+)
 
 
 # Small talk, written for this benchmark (none is a training example: checked at start).
@@ -238,7 +242,7 @@ def _start_servers(setup: str, env: Dict[str, str], log: IO[str], workdir: Path,
     common = {"cwd": PROJECT, "stdout": log, "stderr": subprocess.STDOUT, "start_new_session": True}
     if setup == "ours":
         return [subprocess.Popen(["bash", "scripts/run.sh"], env=env, **common)]
-    env = {name: value for name, value in env.items() if name not in SERVING_VARIABLES}
+    env = {name: value for name, value in env.items() if name not in TUNING_VARIABLES}
     endpoints = workdir / "endpoints-stock.yml"
     text = (PROJECT / "endpoints.yml").read_text()
     endpoints.write_text(re.sub(r"(?ms)^lock_store:.*?(?=^\S|\Z)", "", text))

@@ -18,21 +18,25 @@ from typing import IO, Any, Dict, Iterator, List, Sequence, Tuple
 from tests.conftest import MODEL, PROJECT
 
 BIN = Path(sys.executable).parent
-# How `make run` serves (.env.example): Sanic workers, TensorFlow threads.
-SERVING_VARIABLES = (
-    "SANIC_WORKERS",
-    "TF_INTRA_OP_PARALLELISM_THREADS",
-    "TF_INTER_OP_PARALLELISM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-)
+# Chosen by each test itself: its own ports, files, allowed origins and clinic details.
+PER_TEST_VARIABLES = {
+    "RASA_PORT", "RASA_HOST", "ACTION_PORT", "WEB_PORT", "TRACKER_DB", "CORS_ORIGINS",
+    "CLINIC_NAME", "CLINIC_PHONE", "CLINIC_ADDRESS",
+}
 
 
 def serving_settings() -> Dict[str, str]:
-    """The serving settings of .env.example, as scripts/run.sh passes them to `rasa run`."""
+    """The settings scripts/run.sh serves with: .env.example (and .env) as scripts/env.sh
+    loads them, every variable but the per-test ones (workers, threads, limits, ...)."""
     from dotenv import dotenv_values
 
-    values = dotenv_values(PROJECT / ".env.example")
-    return {name: str(values[name]) for name in SERVING_VARIABLES}
+    names = set(dotenv_values(PROJECT / ".env.example")) - PER_TEST_VARIABLES
+    loaded = subprocess.run(
+        ["bash", "-c", ". scripts/env.sh && env -0"], cwd=PROJECT, capture_output=True,
+        check=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+    ).stdout.decode()
+    values = dict(item.split("=", 1) for item in loaded.split("\0") if "=" in item)
+    return {name: values[name] for name in sorted(names) if name in values}
 
 
 def free_port() -> int:

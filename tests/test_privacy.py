@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import List
@@ -80,11 +79,10 @@ def test_purge_dry_run_and_longer_retention_delete_nothing(store: SQLTrackerStor
 
 
 def test_make_purge_uses_retention_days_and_the_tracker_db(store: SQLTrackerStore, tmp_path: Path) -> None:
-    """The command `make purge` runs, with RETENTION_DAYS and TRACKER_DB from the environment."""
-    env = {**os.environ, "TRACKER_DB": str(tmp_path / "tracker.db"), "ACTION_PORT": "5055",
-           "RETENTION_DAYS": "30"}
+    """`make purge` itself, with RETENTION_DAYS and TRACKER_DB from the environment."""
+    env = {**os.environ, "TRACKER_DB": str(tmp_path / "tracker.db"), "RETENTION_DAYS": "30"}
     result = subprocess.run(
-        [sys.executable, "scripts/purge_conversations.py"], cwd=PROJECT, env=env,
+        ["make", "--no-print-directory", "purge"], cwd=PROJECT, env=env,
         capture_output=True, text=True, timeout=300, check=True,
     )
     assert "Deleted 12 events in 2 sessions older than 30 days" in result.stdout
