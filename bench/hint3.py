@@ -6,7 +6,9 @@ API on a temporary Rasa YAML conversion of the CSV, parses every test sentence a
 scores it with the paper's protocol (bench.hint3_metrics): in-scope accuracy at
 threshold 0.1, OOS recall at 0.5, MCC at 0.1..0.9 and the best MCC. The
 FallbackClassifier's `nlu_fallback` is undone, so the confidence studied is the
-one the pipeline gives the top real intent (the SimilarityGate's similarity).
+one the pipeline gives the top real intent (the SimilarityGate's similarity). A
+message the pipeline gives one of the assistant's own intents (another language, an
+emergency: none is a HINT3 label) is not answered, so it counts as out of scope.
 
 It also scores the assistant's own data: the held-out set (bench.heldout, with the
 trained model), Rasa's 3-fold cross-validation on data/, and the single-threaded
@@ -215,7 +217,13 @@ def run_training_set(
     parses = parse_texts(model, sentences)
     parse_seconds = time.perf_counter() - start
     log(f"{prefix} parsed in {parse_seconds:.1f} s")
-    intents, confidences = zip(*(top_intent(p) for p in parses), strict=True)
+    # The assistant's own hand-off intents (another language, an emergency) are no
+    # intent of the HINT3 bot: the message is not answered, so it is out of scope.
+    known = set(data.intents)
+    intents, confidences = zip(
+        *((i, c) if i in known else (OOS_LABEL, 0.0) for i, c in map(top_intent, parses)),
+        strict=True,
+    )
     write_predictions(
         results_dir / f"hint3_{name}_predictions.csv", sentences, golds, intents, confidences
     )

@@ -32,6 +32,10 @@ SELF_HARM = "self_harm"
 RED_FLAG_OUTPUT = "red_flag"
 
 _CANT = r"(?:can ?not|can'?t|cant|cannot|unable to|struggling to|hard to|trouble|difficulty|hurts? to|painful to)"
+_PERSON = (
+    r"he|hes|he's|she|shes|she's|they|they're|someone|somebody|my (?:husband|wife|partner|son|"
+    r"daughter|mom|mother|dad|father|friend|child|kid|baby|grandma|grandpa)"
+)
 _IS = r"(?:is|are|'s|s|feels?|feeling|getting|got|went|has|have|keeps?)?"
 
 # Each kind: phrases that describe the emergency happening now.
@@ -54,7 +58,9 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:about|going) to faint\b",
         r"\bfeel(?:s|ing)? (?:very |really |so )?faint\b",
         r"\b(?:unconscious|unresponsive)\b",
-        r"\b(?:not|barely|isn'?t|is not|won'?t|wont|will not) (?:responding|respond|waking up|wake up)",
+        r"\b(?:not|barely|isn'?t|is not|won'?t|wont|will not) (?:waking up|wake up)",
+        # a person not responding (an app "not responding" is no emergency)
+        rf"\b(?:{_PERSON})\b[\w' ]{{0,30}}\b(?:not|barely|isn'?t|won'?t|wont|will not) (?:responding|respond)",
         r"\bseizure\b",
     ],
     "bleeding": [
