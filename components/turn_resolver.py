@@ -180,8 +180,8 @@ class TurnResolver(GraphComponent):
             "followup_floor": 0.25,
             # a message this close to a page question's example gets that answer, even when
             # the classifiers chose otherwise (a near copy of a training question). Only
-            # near-identical: "what does dry needling actually involve" (a hand-off) is
-            # 0.94 from "how does dry needling work"; "how does ... actually work" 0.99
+            # near-identical wordings: near misses such as "what does dry needling actually
+            # involve" (a hand-off) sit just below it (bench/data/README.md)
             "near_copy": 0.95,
             # suggestions: page answers at least this close, at most this many
             "suggestion_floor": 0.3,

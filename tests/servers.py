@@ -63,6 +63,14 @@ def children(pid: int) -> List[int]:
     return found
 
 
+def parent_pid(pid: int) -> int:
+    """A process's parent (from /proc; 0 if it is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0
+
+
 def cmdline(pid: int) -> str:
     """A process's command line, or '' if it is gone."""
     try:
@@ -100,6 +108,22 @@ def wait_for(url: str, timeout: float, process: subprocess.Popen) -> None:
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+def send_rest(rasa_port: int, sender: str, message: str, timeout: float = 30) -> List[Dict[str, Any]]:
+    """POST a message to the REST channel on 127.0.0.1:`rasa_port`; the bot's replies."""
+    body = json.dumps({"sender": sender, "message": message}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def reply_texts(replies: List[Dict[str, Any]]) -> str:
+    """All reply texts of one turn, one per line."""
+    return "\n".join(reply.get("text", "") for reply in replies)
+
+
 @dataclass
 class Stack:
     """A running assistant: its REST webhook and the processes behind it.
@@ -122,12 +146,7 @@ class Stack:
 
     def send(self, sender: str, message: str, timeout: float = 30) -> List[Dict[str, Any]]:
         """POST a message over the REST channel and return the bot's replies."""
-        body = json.dumps({"sender": sender, "message": message}).encode()
-        request = urllib.request.Request(
-            self.webhook, data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read())
+        return send_rest(self.rasa_port, sender, message, timeout)
 
     def stop(self, index: int, sig: int = signal.SIGTERM) -> None:
         """Stop the action server (0) or the Rasa server (1) with `sig` (SIGKILL: a crash)."""

@@ -16,13 +16,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Iterator
 
 import pytest
 
 from actions.clinic import load_clinic
 from tests.conftest import MODEL, PROJECT
-from tests.servers import BIN, Stack, free_port, running_stack
+from tests.servers import BIN, Stack, free_port, reply_texts, running_stack
 
 CLINIC = load_clinic()
 TOKEN = "test-token-not-a-secret"
@@ -45,11 +45,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-def texts(replies: List[Dict[str, Any]]) -> str:
-    """All reply texts, joined."""
-    return "\n".join(reply.get("text", "") for reply in replies)
-
-
 def api(stack: Stack, path: str, token: str | None = None, method: str = "GET") -> Any:
     """Call Rasa's HTTP API; the parsed answer (raises HTTPError on 4xx)."""
     query = f"?token={token}" if token is not None else ""
@@ -65,20 +60,21 @@ def test_action_server_down_every_message_still_answered_then_back(stack: Stack)
     """Down: FAQs answered, hand-offs still give the phone (safety net). Back up: the
     custom action answers again, without restarting the Rasa server."""
     contact = "How can I contact the clinic?"
-    assert "You can reach" in texts(stack.send("p-down", contact))  # action_handoff, contact
+    assert "You can reach" in reply_texts(stack.send("p-down", contact))  # action_handoff, contact
 
     stack.stop(0)
     try:
         for message in ("Does my insurance cover it?", contact, "I want to book an appointment"):
             replies = stack.send("p-down", message)
-            assert CLINIC.phone in texts(replies) and replies[-1]["buttons"][0]["url"] == CLINIC.tel_uri
-        assert "avoid high-impact" in texts(stack.send("p-down", "Can I go to the gym after dry needling?"))
-        assert "Hi!" in texts(stack.send("p-down", "hello"))
+            assert CLINIC.phone in reply_texts(replies) and replies[-1]["buttons"][0]["url"] == CLINIC.tel_uri
+        gym = stack.send("p-down", "Can I go to the gym after dry needling?")
+        assert "avoid high-impact" in reply_texts(gym)
+        assert "Hi!" in reply_texts(stack.send("p-down", "hello"))
     finally:
         stack.start(0)
 
     replies = stack.send("p-down", contact)
-    assert "You can reach" in texts(replies) and CLINIC.phone in texts(replies)
+    assert "You can reach" in reply_texts(replies) and CLINIC.phone in reply_texts(replies)
 
 
 def test_hung_action_server_the_patient_gets_the_phone_in_time(stack: Stack) -> None:
@@ -90,18 +86,18 @@ def test_hung_action_server_the_patient_gets_the_phone_in_time(stack: Stack) -> 
         started = time.monotonic()
         replies = stack.send("p-hung", "How can I contact the clinic?", timeout=120)
         waited = time.monotonic() - started
-        assert CLINIC.phone in texts(replies) and "You can reach" not in texts(replies)
+        assert CLINIC.phone in reply_texts(replies) and "You can reach" not in reply_texts(replies)
         assert REPLY_TIMEOUT - 1 < waited < REPLY_TIMEOUT + 20
     finally:
         os.killpg(group, signal.SIGCONT)
-    assert "You can reach" in texts(stack.send("p-thawed", "How can I contact the clinic?"))
+    assert "You can reach" in reply_texts(stack.send("p-thawed", "How can I contact the clinic?"))
 
 
 def test_rasa_server_killed_mid_conversation_loses_nothing(stack: Stack) -> None:
     """SIGKILL between two messages, start again: the conversation goes on where it was
     (the "anything else?" state survives) and every event is in the tracker store."""
     sender = "p-crash"
-    assert "anything else" in texts(stack.send(sender, "what is a trigger point"))
+    assert "anything else" in reply_texts(stack.send(sender, "what is a trigger point"))
     before = api(stack, f"/conversations/{sender}/tracker", TOKEN)["events"]
 
     stack.stop(1, signal.SIGKILL)
@@ -110,7 +106,7 @@ def test_rasa_server_killed_mid_conversation_loses_nothing(stack: Stack) -> None
 
     after = api(stack, f"/conversations/{sender}/tracker", TOKEN)["events"]
     assert after == before
-    assert "Goodbye" in texts(stack.send(sender, "no"))  # the answer to "anything else?"
+    assert "Goodbye" in reply_texts(stack.send(sender, "no"))  # the answer to "anything else?"
     with sqlite3.connect(Path(stack.env["TRACKER_DB"])) as db:
         users = db.execute(
             "select count(*) from events where sender_id = ? and type_name = 'user'", (sender,)

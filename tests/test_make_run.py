@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -23,7 +22,7 @@ import pytest
 
 from actions.clinic import load_clinic
 from tests.conftest import PROJECT
-from tests.servers import children, cmdline, free_port
+from tests.servers import children, cmdline, free_port, parent_pid, reply_texts, send_rest
 from tests.socketio_ws import SocketChat, conversation
 
 CLINIC = load_clinic()
@@ -57,20 +56,13 @@ class RunSh:
     def main_process(self, marker: str) -> Optional[int]:
         """The supervised process itself (not its workers): the one whose parent is bash."""
         for pid in self.processes(marker):
-            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            if "run.sh" in cmdline(parent):
+            if "run.sh" in cmdline(parent_pid(pid)):
                 return pid
         return None
 
     def send(self, sender: str, text: str, timeout: float = 30) -> List[Dict[str, Any]]:
         """POST a message to the REST channel; the bot's replies."""
-        body = json.dumps({"sender": sender, "message": text}).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook", data=body,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read())
+        return send_rest(self.rasa_port, sender, text, timeout)
 
     def page_status(self) -> int:
         """The HTTP status of the clinic's page."""
@@ -101,11 +93,6 @@ def eventually(check: Callable[[], Any], seconds: float) -> Any:
             last = error
         time.sleep(0.5)
     raise TimeoutError(f"not within {seconds} s (last error: {last})")
-
-
-def texts(replies: List[Dict[str, Any]]) -> str:
-    """All reply texts, joined."""
-    return " ".join(r.get("text", "") for r in replies)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +150,7 @@ def chat(run_sh: RunSh, items: List[Any], session_id: str, raw: bool = False) ->
     """Each turn's reply texts, joined, over socket.io from the page's origin."""
     origin = f"http://localhost:{run_sh.web_port}"
     turns = asyncio.run(conversation(run_sh.rasa_port, origin, items, session_id, raw))
-    return [" ".join(r.get("text", "") for r in turn) for turn in turns]
+    return [reply_texts(turn) for turn in turns]
 
 
 def test_socketio_unreadable_events_get_a_polite_reply(run_sh: RunSh) -> None:
@@ -210,8 +197,8 @@ def test_a_killed_action_server_leaves_answers_working_and_comes_back(run_sh: Ru
     rasa = run_sh.main_process("rasa run")
     assert old
     os.kill(old, signal.SIGKILL)
-    assert "needle" in texts(run_sh.send("p-actions", "what is dry needling"))
-    assert CLINIC.phone in texts(run_sh.send("p-actions", "can I book an appointment"))
+    assert "needle" in reply_texts(run_sh.send("p-actions", "what is dry needling"))
+    assert CLINIC.phone in reply_texts(run_sh.send("p-actions", "can I book an appointment"))
     new = eventually(lambda: (p := run_sh.main_process("rasa_sdk")) != old and p, RESTART_SECONDS)
     assert new and run_sh.main_process("rasa run") == rasa, "the Rasa server was not touched"
     replies = eventually(lambda: run_sh.send("p-actions", "what's your phone number"), 30)
@@ -223,21 +210,21 @@ def test_a_killed_page_server_comes_back(run_sh: RunSh) -> None:
     old = run_sh.main_process("web.serve")
     assert old
     os.kill(old, signal.SIGKILL)
-    assert "needle" in texts(run_sh.send("p-page", "what is dry needling"))
+    assert "needle" in reply_texts(run_sh.send("p-page", "what is dry needling"))
     eventually(lambda: run_sh.main_process("web.serve") not in (None, old), RESTART_SECONDS)
     assert eventually(run_sh.page_status, 60) == 200
 
 
 def test_a_killed_rasa_server_comes_back_and_the_conversation_goes_on(run_sh: RunSh) -> None:
     """Its workers go with it, a new one starts, and the patient's "no" still ends the chat."""
-    assert "anything else" in texts(run_sh.send("p-rasa", "what is a trigger point")).lower()
+    assert "anything else" in reply_texts(run_sh.send("p-rasa", "what is a trigger point")).lower()
     old = run_sh.main_process("rasa run")
     assert old
     old_workers = [p for p in run_sh.processes("rasa run") if p != old]
     os.kill(old, signal.SIGKILL)
     eventually(lambda: not any(cmdline(p) for p in old_workers), 30)
     replies = eventually(lambda: run_sh.send("p-rasa", "no that's all", timeout=60), RESTART_SECONDS)
-    assert "bye" in texts(replies).lower()
+    assert "bye" in reply_texts(replies).lower()
     assert run_sh.main_process("rasa_sdk") and run_sh.main_process("web.serve")
 
 

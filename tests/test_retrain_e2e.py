@@ -30,7 +30,7 @@ import pytest
 from retrain.sandbox import copy_project
 from retrain.text import normalise
 from tests.conftest import MODEL, PROJECT
-from tests.servers import Stack, action_server_command, stop_process, wait_for
+from tests.servers import Stack, action_server_command, reply_texts, stop_process, wait_for
 
 BIN = Path(sys.executable).parent
 TOKEN = secrets.token_hex(16)
@@ -122,11 +122,6 @@ def cli(root: Path, *args: str) -> None:
                    stdin=subprocess.DEVNULL, capture_output=True)
 
 
-def texts(replies: List[dict]) -> str:
-    """All reply texts of one turn."""
-    return "\n".join(r.get("text", "") for r in replies)
-
-
 def examples(path: Path) -> Dict[str, List[str]]:
     """Label -> examples of a data file, as Rasa reads it."""
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
@@ -184,7 +179,7 @@ def test_questions_round_trip_through_the_real_server(copy: Path) -> None:
 def test_new_faq_is_promoted_and_served_without_restart(copy: Path, live: Stack) -> None:
     """`make retrain` promotes the new model and the running server answers with it."""
     before = live.send("patient-before", "what is a trigger point")
-    assert "knot" in texts(before)
+    assert "knot" in reply_texts(before)
     moved = sum((["--example", e] for e in OUT_OF_SCOPE_ABOUT_CLOTHES), [])
     cli(copy, "move", "--to", "what_to_wear", *moved, "--yes")
 
@@ -196,7 +191,7 @@ def test_new_faq_is_promoted_and_served_without_restart(copy: Path, live: Stack)
     assert "what_to_wear" in out and "New FAQs" in out
 
     replies = live.send("patient-after", "what kind of clothing is best for a dry needling session?")
-    assert "loose, comfortable clothes" in texts(replies), replies
+    assert "loose, comfortable clothes" in reply_texts(replies), replies
 
     url = f"http://127.0.0.1:{live.rasa_port}/conversations/patient-before/tracker?token={TOKEN}"
     with urllib.request.urlopen(url, timeout=30) as response:
@@ -219,7 +214,8 @@ def test_examples_moved_to_the_wrong_faq_are_refused(copy: Path, live: Stack) ->
     assert result.returncode != 0
     assert "REFUSED" in out and "exercise_after:" in out.split("Why:")[1]
     assert digest(model) == served
-    assert "avoid high-impact" in texts(live.send("patient-gym", "Can I go to the gym after dry needling?"))
+    gym = live.send("patient-gym", "Can I go to the gym after dry needling?")
+    assert "avoid high-impact" in reply_texts(gym)
 
     assert make(copy, "faq-undo").returncode == 0
     assert {p.name: p.read_bytes() for p in (copy / "data").glob("*.yml")} == data_before

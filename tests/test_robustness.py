@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from actions.clinic import load_clinic
 from channels.guard import DEFAULT_MAX_MESSAGE_CHARS, MAX_SENDER_CHARS
-from tests.servers import Stack, running_stack
+from tests.servers import Stack, reply_texts, running_stack
 from tests.socketio_ws import conversation
 
 CLINIC = load_clinic()
@@ -58,17 +58,12 @@ def post_json(stack: Stack, payload: Any) -> Tuple[int, Any]:
     return post(stack, json.dumps(payload).encode())
 
 
-def texts(replies: List[Dict[str, Any]]) -> str:
-    """All reply texts, joined."""
-    return "\n".join(reply.get("text", "") for reply in replies)
-
-
 def assert_polite(status: int, replies: Any) -> str:
     """A 200 with at least one non-empty text reply; returns the texts."""
     assert status == 200, replies
     assert isinstance(replies, list) and replies, replies
     assert all(isinstance(r, dict) and r.get("text") for r in replies), replies
-    return texts(replies)
+    return reply_texts(replies)
 
 
 def assert_normal_answer(stack: Stack, sender: str) -> None:
@@ -264,10 +259,10 @@ def test_typed_commands_cannot_change_the_clinic_details(stack: Stack) -> None:
 def test_typed_commands_affect_only_their_own_conversation(stack: Stack) -> None:
     """Another patient's /restart leaves this patient's conversation where it was."""
     replies = stack.send("p-own", NORMAL)
-    assert "anything else" in texts(replies)
+    assert "anything else" in reply_texts(replies)
     for command in ("/restart", "/session_start", '/deny{"sender": "p-own"}'):
         assert_polite(*post_json(stack, {"sender": "p-other", "message": command}))
-    assert "Goodbye" in texts(stack.send("p-own", "no"))
+    assert "Goodbye" in reply_texts(stack.send("p-own", "no"))
 
 
 # --- Hypothesis: random text and random JSON ---------------------------------------------
