@@ -9,6 +9,9 @@ looks further where a whole-message reading falls short:
   answers in order; a page answer and a question the page does not answer give the answer
   and a hand-off. Nothing else is answered.
 * **A story that ends in a question**: the question is read on its own.
+* **Topics the page does not answer** (safety, cost, what a session is like... the
+  `off_page` regexes in data/off_page.yml): a question that asks about one is handed
+  off, alone or as one question of several, whatever the classifiers chose.
 * **A near copy of a page question** (its nearest training example is all but the same
   text) gets that answer even when the classifiers hesitated or chose a hand-off.
 * **Follow-ups** that need the previous turn: "why?" or "tell me more" right after an
@@ -59,6 +62,7 @@ SUGGESTIONS_OUTPUT = "suggestions"
 RESOLVED_OUTPUT = "turn_resolver"
 INDEX_FILE = "index.npz"
 TITLES_FILE = "titles.json"
+OFF_PAGE_FILE = "off_page.json"
 
 QUESTION_WORDS = (
     r"what|whats|what's|wat|wut|how|hows|how's|why|when|where|who|which|can|could|cn|is|are|"
@@ -91,9 +95,16 @@ class Match:
     similarity: float
     handoff_similarity: float
 
-    def answer(self, threshold: float) -> Optional[str]:
-        """The `faq/<key>` label if confident and closer than any hand-off example."""
-        if self.similarity >= threshold and self.similarity > self.handoff_similarity:
+    runner_up: float = 0.0
+
+    def answer(self, threshold: float, margin: float = 0.0) -> Optional[str]:
+        """The `faq/<key>` label if confident, closer than any hand-off example and
+        than any other page answer by `margin`."""
+        if (
+            self.similarity >= threshold
+            and self.similarity > self.handoff_similarity
+            and self.similarity - self.runner_up >= margin
+        ):
             return self.label
         return None
 
@@ -172,6 +183,10 @@ class TurnResolver(GraphComponent):
             # a question that is part of a message: matched without the classifiers, so
             # it needs to be closer to its answer's examples
             "part_threshold": 0.55,
+            # ... and closer to it than to any other page answer by this much: the second
+            # question of "how does it release a muscle? what's the physiology?" asks
+            # more of the first, and would otherwise get a third, unrelated answer
+            "part_margin": 0.05,
             # labels that mean "the page does not answer this"
             "handoff_labels": ["out_of_scope", "book_appointment", "contact"],
             # follow-ups: at most this many words; the short message alone must be at
@@ -186,6 +201,8 @@ class TurnResolver(GraphComponent):
             # suggestions: page answers at least this close, at most this many
             "suggestion_floor": 0.3,
             "max_suggestions": 3,
+            # the name of the training data's regexes for topics the page does not answer
+            "off_page_regex": "off_page",
         }
 
     def __init__(
@@ -196,6 +213,7 @@ class TurnResolver(GraphComponent):
         embeddings: Optional[np.ndarray] = None,
         labels: Optional[List[str]] = None,
         titles: Optional[Dict[str, str]] = None,
+        off_page: Optional[List[str]] = None,
     ) -> None:
         """Create the resolver with the training examples it matches against."""
         self.config = {**self.get_default_config(), **config}
@@ -204,6 +222,7 @@ class TurnResolver(GraphComponent):
         self.embeddings = embeddings if embeddings is not None else np.zeros((0, 1), np.float32)
         self.labels = np.asarray(labels or [])
         self.titles = titles or {}
+        self.off_page = [re.compile(pattern, re.I) for pattern in off_page or []]
         self._encoder: Any = None
 
     @classmethod
@@ -235,9 +254,16 @@ class TurnResolver(GraphComponent):
         self.embeddings = np.vstack(vectors).astype(np.float32) if vectors else self.embeddings
         self.labels = np.asarray(labels)
         self.titles = titles
+        off_page = [
+            feature["pattern"]
+            for feature in training_data.regex_features
+            if feature.get("name") == self.config["off_page_regex"]
+        ]
+        self.off_page = [re.compile(pattern, re.I) for pattern in off_page]
         with self._model_storage.write_to(self._resource) as directory:
             np.savez(directory / INDEX_FILE, embeddings=self.embeddings, labels=self.labels)
             (directory / TITLES_FILE).write_text(json.dumps(titles), encoding="utf-8")
+            (directory / OFF_PAGE_FILE).write_text(json.dumps(off_page), encoding="utf-8")
         return self._resource
 
     @classmethod
@@ -254,8 +280,15 @@ class TurnResolver(GraphComponent):
             with model_storage.read_from(resource) as directory:
                 index = np.load(directory / INDEX_FILE)
                 titles = json.loads((directory / TITLES_FILE).read_text(encoding="utf-8"))
+                off_page = json.loads((directory / OFF_PAGE_FILE).read_text(encoding="utf-8"))
                 return cls(
-                    config, model_storage, resource, index["embeddings"], list(index["labels"]), titles
+                    config,
+                    model_storage,
+                    resource,
+                    index["embeddings"],
+                    list(index["labels"]),
+                    titles,
+                    off_page,
                 )
         except (ValueError, FileNotFoundError):
             return cls(config, model_storage, resource)
@@ -275,7 +308,16 @@ class TurnResolver(GraphComponent):
         answers = np.where(is_handoff, -1.0, similarities)
         best = int(np.argmax(answers))
         handoff = float(np.max(similarities[is_handoff])) if is_handoff.any() else 0.0
-        return Match(str(self.labels[best]), float(answers[best]), handoff)
+        others = np.where(self.labels == self.labels[best], -1.0, answers)
+        return Match(str(self.labels[best]), float(answers[best]), handoff, float(np.max(others)))
+
+    def off_page_topic(self, text: str) -> Optional[str]:
+        """The words of `text` that ask about a topic the page does not answer, if any."""
+        for pattern in self.off_page:
+            found = pattern.search(text)
+            if found:
+                return found.group(0)
+        return None
 
     def ranked_answers(self, vector: np.ndarray) -> List[tuple[str, float]]:
         """Every page answer with its nearest example's similarity, nearest first."""
@@ -304,14 +346,18 @@ class TurnResolver(GraphComponent):
         if not text or intent not in (RETRIEVAL_INTENT, FALLBACK, "out_of_scope", MULTI_QUESTION):
             return
         threshold = float(self.config["part_threshold"])
+        margin = float(self.config["part_margin"])
         parts = question_parts(text)
         if parts != [text]:
-            outcomes = [m.answer(threshold) or HANDOFF for m in map(self.match, self._encode(parts))]
+            outcomes = [
+                HANDOFF if self.off_page_topic(part) else match.answer(threshold, margin) or HANDOFF
+                for part, match in zip(parts, map(self.match, self._encode(parts)), strict=True)
+            ]
             answers = list(dict.fromkeys(o for o in outcomes if o != HANDOFF))
             if len(answers) >= 2 or (answers and HANDOFF in outcomes):
                 self._set_parts(message, outcomes)
                 return
-            if len(parts) == 1 and intent in (FALLBACK, MULTI_QUESTION):
+            if len(parts) == 1 and intent in (FALLBACK, MULTI_QUESTION) and not self.off_page_topic(parts[0]):
                 # a story ending in one question: that question, as sure as a whole message
                 alone = self.match(self._encode(parts)[0]).answer(float(self.config["threshold"]))
                 answers = [alone] if alone else []
@@ -321,6 +367,12 @@ class TurnResolver(GraphComponent):
                 return
         elif intent == MULTI_QUESTION:
             set_intent(message, FALLBACK, 0.0)
+        topic = self.off_page_topic(text)
+        if topic:
+            if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == RETRIEVAL_INTENT:
+                set_intent(message, FALLBACK, 0.0)
+            self._note(message, "off page", [topic])
+            return
         if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) not in (FALLBACK, "out_of_scope"):
             return
         if self._near_copy(message):

@@ -84,6 +84,15 @@ CONVERSATIONS = {
     "near miss: exercise before the appointment": [
         ("can I work out before my appointment?", ["handoff"]),
     ],
+    "near miss: does it really work": [("does dry needling really work?", ["handoff"])],
+    "a page question and one about cost": [
+        ("what causes knots and how much does a session cost?",
+         ["faq/trigger_point_causes", "handoff"]),
+    ],
+    "an off-page question after an answer is no follow-up": [
+        ("what is dry needling?", ["faq/what_is_dry_needling"]),
+        ("is it safe for kids?", ["handoff"]),
+    ],
     "talk to a person": [("get me a human", ["handoff"])],
     "are you a bot": [("are you a bot?", ["handoff"])],
     "small talk around a question": [

@@ -1,0 +1,99 @@
+"""Unit tests of the turn resolver's pieces that need no model: question parts, the
+off-page topics from data/off_page.yml, and the margin a question of several must clear."""
+
+from __future__ import annotations
+
+import re
+from typing import List
+
+import pytest
+from rasa.shared.importers.importer import TrainingDataImporter
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.turn_resolver import Match, question_parts
+from tests.conftest import PROJECT
+
+
+def training_data() -> TrainingData:
+    """The NLU training data of data/, as `rasa train` reads it."""
+    return TrainingDataImporter.load_from_dict(training_data_paths=[str(PROJECT / "data")]).get_nlu_data()
+
+
+@pytest.fixture(scope="module")
+def off_page() -> List[re.Pattern]:
+    """The off-page regexes, compiled as the resolver compiles them."""
+    data = training_data()
+    patterns = [f["pattern"] for f in data.regex_features if f["name"] == "off_page"]
+    assert patterns, "data/off_page.yml holds no off_page regex"
+    return [re.compile(pattern, re.I) for pattern in patterns]
+
+
+def topic(off_page: List[re.Pattern], text: str) -> bool:
+    return any(pattern.search(text) for pattern in off_page)
+
+
+def test_no_page_question_of_the_training_data_is_off_page(off_page: List[re.Pattern]) -> None:
+    """An off-page regex that matched a page question's example would hand that question off."""
+    data = training_data()
+    clashes = [
+        (example.get("intent_response_key"), example.get("text"))
+        for example in data.intent_examples
+        if (example.get("intent_response_key") or "").startswith("faq/")
+        and topic(off_page, example.get("text"))
+    ]
+    assert not clashes, clashes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is it safe?",
+        "does it hurt",
+        "how much does a session cost",
+        "is it covered by my insurance?",
+        "how many sessions will I need",
+        "what happens during the session",
+        "is dry needling effective for back pain?",
+        "does IMS really work?",
+        "can I have it while pregnant",
+        "who should not get dry needling",
+        "can I work out before my appointment?",
+        "is it the same as cupping",
+    ],
+)
+def test_questions_the_page_does_not_answer_are_off_page(
+    off_page: List[re.Pattern], text: str
+) -> None:
+    assert topic(off_page, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how does dry needling work?",
+        "why does it work",
+        "is it safe to exercise after dry needling?",
+        "why do knots hurt so much",
+        "does IMS work the same way as acupuncture?",
+        "will needling help release my knots",
+        "how soon can I go to the gym after IMS?",
+        "can I exercise after my appointment?",
+    ],
+)
+def test_page_questions_are_not_off_page(off_page: List[re.Pattern], text: str) -> None:
+    assert not topic(off_page, text)
+
+
+def test_question_parts_split_sentences_and_joined_questions() -> None:
+    assert question_parts("what is IMS? and what causes knots") == ["what is IMS?", "and what causes knots"]
+    assert question_parts("I run marathons. Why do knots form?") == ["Why do knots form?"]
+    assert question_parts("tell me about needling") == ["tell me about needling"]
+
+
+def test_a_part_needs_a_margin_over_the_next_page_answer() -> None:
+    clear = Match("faq/how_it_works", similarity=0.7, handoff_similarity=0.3, runner_up=0.6)
+    close = Match("faq/how_it_works", similarity=0.7, handoff_similarity=0.3, runner_up=0.68)
+    assert clear.answer(0.55, margin=0.05) == "faq/how_it_works"
+    assert close.answer(0.55, margin=0.05) is None
+    assert close.answer(0.55) == "faq/how_it_works"
+    assert Match("faq/how_it_works", 0.7, handoff_similarity=0.75).answer(0.55) is None
