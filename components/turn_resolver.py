@@ -15,9 +15,11 @@ looks further where a whole-message reading falls short:
 * **A near copy of a page question** (its nearest training example is all but the same
   text) gets that answer even when the classifiers hesitated or chose a hand-off.
 * **Follow-ups** that need the previous turn: "why?" or "tell me more" right after an
-  answer repeats that answer; a short, unclear message ("what about after?", "even
-  stress?") is read together with the patient's previous message, and answered only if
-  that reading is confident and the short message itself points the same way.
+  answer repeats that answer; "it" and "them" in a short, unclear message ("and how do
+  you get them?") are read as what the conversation is about (trigger points, or dry
+  needling); otherwise the message ("what about after?", "even stress?") is read together
+  with the patient's previous message, and answered only if that reading is confident and
+  the short message itself points the same way.
 * **Did you mean**: a message still not understood, but near two or three page answers,
   carries them as `suggestions` (the hand-off shows them as buttons, with the phone).
 
@@ -85,6 +87,11 @@ ELABORATE = re.compile(
     r"simpler|i don'?t (?:get|understand)(?: it| that)?|huh|go on|and\??)\s*[?!.]*$",
     re.I,
 )
+PRONOUN = re.compile(r"\b(?:it|them|they)\b", re.I)
+TRIGGER_POINT_WORDS = re.compile(r"\b(?:knots?|trigger ?points?|nodules?|tp|trp|mtrp)s?\b", re.I)
+NEEDLING_WORDS = re.compile(r"\b(?:needl\w*|ims|intramuscular|acupunct\w*)\b", re.I)
+# what a page answer is about, for reading "it" and "them" after it
+TRIGGER_POINT_ANSWERS = ("faq/what_is_trigger_point", "faq/trigger_point_causes")
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,17 @@ def question_parts(text: str) -> List[str]:
             if len(clause.split()) >= 2 and (clause.endswith("?") or QUESTION_START.match(clause)):
                 parts.append(clause)
     return parts or [text]
+
+
+def conversation_topic(last_answer: Optional[str], previous_text: str) -> Optional[str]:
+    """What "it" and "them" refer to: the last answer's subject, else the previous message's."""
+    if last_answer:
+        return "trigger points" if last_answer in TRIGGER_POINT_ANSWERS else "dry needling"
+    if TRIGGER_POINT_WORDS.search(previous_text):
+        return "trigger points"
+    if NEEDLING_WORDS.search(previous_text):
+        return "dry needling"
+    return None
 
 
 def previous_turn(tracker: Optional[DialogueStateTracker]) -> Optional[UserUttered]:
@@ -420,6 +438,16 @@ class TurnResolver(GraphComponent):
             return False
         if len(text.split()) > int(self.config["followup_max_words"]):
             return False
+        topic = conversation_topic(last_answer, previous.text)
+        if topic and PRONOUN.search(text):
+            read = PRONOUN.sub(topic, text)
+            key = self.match(self._encode([read])[0]).answer(
+                float(self.config["threshold"]), float(self.config["part_margin"])
+            )
+            if key:
+                set_answer(message, key, float(self.config["threshold"]))
+                self._note(message, "follow-up", [read])
+                return True
         together, alone = self._encode([f"{previous.text} {text}", text])
         match = self.match(together)
         key = match.answer(float(self.config["threshold"]))

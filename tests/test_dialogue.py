@@ -63,6 +63,15 @@ CONVERSATIONS = {
         ("what causes muscle knots?", ["faq/trigger_point_causes"]),
         ("even stress?", ["faq/trigger_point_causes"]),
     ],
+    "follow-up: 'them' is what the last answer was about": [
+        ("what is a trigger point?", ["faq/what_is_trigger_point"]),
+        ("and how do you get them?", ["faq/trigger_point_causes"]),
+    ],
+    "follow-up: 'it' after an answer about dry needling": [
+        ("how does dry needling work?", ["faq/how_it_works"]),
+        ("when would a physio use it?", ["faq/when_to_use"]),
+        ("can i do it on my neck?", ["handoff"]),
+    ],
     "follow-up with nothing before it is handed off": [
         ("why?", ["handoff"]),
     ],

@@ -10,7 +10,7 @@ import pytest
 from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.turn_resolver import Match, question_parts
+from components.turn_resolver import Match, conversation_topic, question_parts
 from tests.conftest import PROJECT
 
 
@@ -97,3 +97,11 @@ def test_a_part_needs_a_margin_over_the_next_page_answer() -> None:
     assert close.answer(0.55, margin=0.05) is None
     assert close.answer(0.55) == "faq/how_it_works"
     assert Match("faq/how_it_works", 0.7, handoff_similarity=0.75).answer(0.55) is None
+
+
+def test_it_and_them_are_what_the_conversation_is_about() -> None:
+    assert conversation_topic("faq/trigger_point_causes", "") == "trigger points"
+    assert conversation_topic("faq/how_it_works", "") == "dry needling"
+    assert conversation_topic(None, "my knots are killing me") == "trigger points"
+    assert conversation_topic(None, "is the needling gonna hurt") == "dry needling"
+    assert conversation_topic(None, "hi there") is None
