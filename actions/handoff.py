@@ -1,9 +1,8 @@
 """Hand the patient to the clinic's phone line instead of guessing.
 
 The wording lives in the domain (`utter_handoff*`, `utter_iamabot`,
-`utter_other_language`); this action picks the reply for the patient's last intent and
-fills in the clinic's details from `.env`. `handoff_text` is the same general hand-off
-for the channels' safety net, which must work when the action server is down.
+`utter_other_language`); which reply an intent gets is decided in `core.handoff`. This
+action sends it, filled in with the clinic's details from `.env`, with a call button.
 """
 
 from __future__ import annotations
@@ -13,60 +12,11 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clinic import Clinic, load_clinic
+from core.clinic import load_clinic
+from core.handoff import call_button, clinic_details, handoff_response
 
-BOOKING_INTENTS = {"book_appointment"}
-CONTACT_INTENTS = {"contact"}
-# The reply for each intent that is handed off; any other gets `utter_handoff`.
-RESPONSES = {
-    "book_appointment": "utter_handoff_booking",
-    "contact": "utter_handoff_contact",
-    "bot_challenge": "utter_iamabot",
-    "other_language": "utter_other_language",
-}
 # parse output key of components/turn_resolver.py: the closest page answers
 SUGGESTIONS = "suggestions"
-
-
-def handoff_text(clinic: Clinic, intent: str | None) -> str:
-    """The hand-off message for the patient's last intent; it always names the phone number."""
-    if intent in BOOKING_INTENTS:
-        lead = (
-            "I can't book, change or cancel appointments here. "
-            f"Please call {clinic.name} and our front desk will help you"
-        )
-    elif intent in CONTACT_INTENTS:
-        lead = (
-            f"You can reach {clinic.name} ({clinic.address}) by phone, "
-            "and our front desk will be happy to help you"
-        )
-    else:
-        lead = (
-            "Sorry, I can't answer that here: I only answer the general questions "
-            "about dry needling on our clinic's page. Please call "
-            f"{clinic.name} and our team will help you"
-        )
-    return f"{lead}: {clinic.phone_link}"
-
-
-def call_button(clinic: Clinic) -> Dict[str, str]:
-    """A button that dials the clinic (widgets open `url`; the payload is the same URI)."""
-    return {
-        "title": f"Call {clinic.phone}",
-        "type": "web_url",
-        "url": clinic.tel_uri,
-        "payload": clinic.tel_uri,
-    }
-
-
-def clinic_details(clinic: Clinic) -> Dict[str, str]:
-    """The variables the domain's hand-off replies use."""
-    return {
-        "clinic_name": clinic.name,
-        "clinic_phone": clinic.phone,
-        "clinic_address": clinic.address,
-        "phone_link": clinic.phone_link,
-    }
 
 
 def suggestion_buttons(latest_message: Dict[str, Any]) -> List[Dict[str, str]]:
@@ -110,5 +60,5 @@ class ActionHandoff(Action):
         if suggestions:
             utter_handoff(dispatcher, "utter_handoff_suggest", suggestions)
         else:
-            utter_handoff(dispatcher, RESPONSES.get(intent or "", "utter_handoff"))
+            utter_handoff(dispatcher, handoff_response(intent))
         return []

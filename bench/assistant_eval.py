@@ -1,7 +1,7 @@
 """Benchmarks on the assistant's own data and model.
 
 - held-out set: FAQ accuracy and out-of-scope hand-off of the trained model
-  (models/dry-needling.tar.gz) on tests/nlu_heldout.yml, via bench.heldout;
+  (models/dry-needling.tar.gz) on tests/nlu_heldout.yml, via retrain.heldout;
 - cross-validation: `rasa test nlu --cross-validation` on the project's NLU files,
   read back from the intent (and response selection) reports Rasa writes;
 - parse time: single-threaded mean ms per message, in a fresh process
@@ -27,11 +27,11 @@ REPORT_AVERAGES = ("macro avg", "weighted avg", "micro avg")
 def heldout_scores(model: Path, test_file: Path) -> Tuple[Dict[str, Any], str]:
     """FAQ accuracy / hand-off rate of a trained model on the held-out file.
 
-    Returns the scores and bench.heldout's human-readable summary.
+    Returns the scores and retrain.heldout's human-readable summary.
     """
     from rasa.core.agent import Agent
 
-    from bench.heldout import evaluate
+    from retrain.heldout import evaluate
 
     report = evaluate(Agent.load(str(model)), test_file)
     faq_rows = [r for r in report.rows if r[1].startswith("faq/")]

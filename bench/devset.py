@@ -34,9 +34,11 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import yaml
 
+from core.settings import MODEL_FILE
+
 DATA = Path(__file__).parent / "data"
 RESULTS = Path(__file__).parent / "results" / "devset.json"
-DEFAULT_MODEL = Path("models/dry-needling.tar.gz")
+DEFAULT_MODEL = MODEL_FILE
 HANDOFF = "handoff"
 EMERGENCIES = {"emergency", "self_harm"}
 # What each reply of the domain means for scoring.

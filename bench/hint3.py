@@ -10,7 +10,7 @@ one the pipeline gives the top real intent (the SimilarityGate's similarity). A
 message the pipeline gives one of the assistant's own intents (another language, an
 emergency: none is a HINT3 label) is not answered, so it counts as out of scope.
 
-It also scores the assistant's own data: the held-out set (bench.heldout, with the
+It also scores the assistant's own data: the held-out set (retrain.heldout, with the
 trained model), Rasa's 3-fold cross-validation on data/, and the single-threaded
 parse time per message.
 
@@ -67,6 +67,7 @@ from bench.hint3_metrics import (
     summarise,
     top_intent,
 )
+from core.settings import MODEL_FILE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS_DIR = Path("bench/results")
@@ -498,7 +499,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--config", type=Path, default=Path("config.yml"))
     parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
-    parser.add_argument("--model", type=Path, default=Path("models/dry-needling.tar.gz"))
+    parser.add_argument("--model", type=Path, default=MODEL_FILE)
     parser.add_argument("--heldout-file", type=Path, default=Path("tests/nlu_heldout.yml"))
     parser.add_argument("--nlu-data", type=Path, default=Path("data"))
     parser.add_argument("--folds", type=int, default=3)

@@ -47,18 +47,19 @@ from pathlib import Path
 from typing import IO, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from bench import _env  # noqa: F401  (environment defaults first)
-from bench.soak import percentile, post_message
-from tests.servers import (
+from bench.servers import (
     children,
     cmdline,
     free_port,
     memory_kib,
     stop_process,
 )
+from bench.soak import percentile, post_message
+from core.settings import MODEL_FILE
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-MODEL = PROJECT / "models" / "dry-needling.tar.gz"
+MODEL = PROJECT / MODEL_FILE
 HELDOUT = PROJECT / "tests" / "nlu_heldout.yml"
 RESULTS = PROJECT / "bench" / "results" / "serving.json"
 WORKER_UP = "Rasa server is up and running."
@@ -87,7 +88,8 @@ MIX = ["faq", "faq", "small_talk", "faq", "handoff", "faq", "small_talk", "hando
 
 def heldout_phrasings() -> Dict[str, List[str]]:
     """FAQ and hand-off phrasings of the held-out set, by kind (emergencies left out)."""
-    from bench.heldout import is_handoff, load_examples
+    from core.handoff import is_handoff
+    from retrain.heldout import load_examples
 
     kinds: Dict[str, List[str]] = {"faq": [], "handoff": []}
     for text, label in load_examples(HELDOUT):

@@ -2,7 +2,7 @@
 
     python -m bench.soak [--concurrency 50] [--messages 10000] [--turns 10]
 
-Starts the action server and the Rasa server on free 127.0.0.1 ports (tests/servers.py),
+Starts the action server and the Rasa server on free 127.0.0.1 ports (bench/servers.py),
 served as `make run` serves it (its worker processes, .env.example), with a fresh SQLite
 tracker store, then keeps `--concurrency` conversations going at once
 over the REST channel, each a patient's conversation of `--turns` messages (greeting, FAQ
@@ -67,7 +67,7 @@ SCRIPT = [
 
 def rss_kib(pids: Sequence[int]) -> int:
     """Resident memory of processes in KiB, summed."""
-    from tests.servers import memory_kib
+    from bench.servers import memory_kib
 
     return sum(memory_kib(pid)[0] for pid in pids)
 
@@ -221,7 +221,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error(f"--messages must be at least {2 * WINDOW} (first and last thousand)")
 
     sys.path.insert(0, str(PROJECT))
-    from tests.servers import children, running_stack, serving_settings
+    from bench.servers import children, running_stack, serving_settings
 
     figures = Figures(args.concurrency, args.messages, args.turns)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:

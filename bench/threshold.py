@@ -37,8 +37,9 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.model_selection import StratifiedKFold
 
-from bench.heldout import HANDOFF_INTENTS, gold_label, predicted_label
 from components.similarity_gate import GATE_OUTPUT, gated_score
+from core.handoff import HANDOFF_INTENTS
+from retrain.heldout import gold_label, predicted_label
 
 NLU_FILES = ("data/nlu.yml", "data/out_of_scope.yml", "data/responses.yml")
 THRESHOLDS = [round(t, 2) for t in np.arange(0.30, 0.91, 0.05)]

@@ -1,14 +1,11 @@
-"""What the REST and socket.io channels share: limits, validation, polite replies, safety net.
+"""What the REST and socket.io channels share: validation, polite replies, safety net.
 
-Settings (environment, `.env`; `scripts/env.sh` exports them):
-
-* `MAX_MESSAGE_CHARS` (default 2000): a longer message is not run through NLU; the patient
-  is asked to shorten it, with the phone number.
-* `MAX_REQUEST_BYTES` (default 1 MiB): the Rasa server answers 413 to a larger HTTP body
-  before reading it (Sanic's `REQUEST_MAX_SIZE`, which applies to every route of the
-  server), and socket.io drops larger packets (python-engineio's `max_http_buffer_size`).
-* `REPLY_TIMEOUT_SECONDS` (default 30): a message not answered by then gets the phone
-  hand-off (a hung action server would otherwise keep the patient waiting 5 minutes).
+The limits (`core.limits`, from `.env`): a message over `MAX_MESSAGE_CHARS` is not run
+through NLU (the patient is asked to shorten it, with the phone number); the Rasa server
+answers 413 to an HTTP body over `MAX_REQUEST_BYTES` before reading it (Sanic's
+`REQUEST_MAX_SIZE`, for every route) and socket.io drops larger packets; a message not
+answered within `REPLY_TIMEOUT_SECONDS` gets the phone hand-off (a hung action server
+would otherwise keep the patient waiting 5 minutes).
 """
 
 from __future__ import annotations
@@ -27,16 +24,11 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, Sanic
 
-from actions.clinic import load_clinic
-from actions.handoff import call_button, handoff_text
+from core.clinic import load_clinic
+from core.handoff import call_button, handoff_text
+from core.limits import DEFAULT_REPLY_TIMEOUT_SECONDS, MAX_SENDER_CHARS, Limits
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_MAX_MESSAGE_CHARS = 2000
-DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
-DEFAULT_REPLY_TIMEOUT_SECONDS = 30
-# Conversation ids: rasa-webchat's are 32 hex digits; the tracker store's column holds 255.
-MAX_SENDER_CHARS = 128
 # Characters NLU should not see: control characters and the zero-width space (a word
 # break) become spaces; format characters (zero-width joiners, bidi marks) and lone
 # surrogates (which cannot even be stored as UTF-8) are dropped.
@@ -50,39 +42,6 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 # an unknown intent or entity or does not parse; at the default log level nothing a
 # patient writes may reach the logs.
 warnings.filterwarnings("ignore", message="Failed to parse arguments in line", category=UserWarning)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Size limits of what patients may send, and how long they may wait for a reply."""
-
-    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
-    reply_timeout_seconds: int = DEFAULT_REPLY_TIMEOUT_SECONDS
-
-
-def _positive_int_env(name: str, default: int) -> int:
-    """A positive integer from the environment, or `default` (with a warning if invalid)."""
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number <= 0:
-        logger.warning("%s=%r is not a positive integer: using %d.", name, value, default)
-        return default
-    return number
-
-
-def load_limits() -> Limits:
-    """The limits from `MAX_MESSAGE_CHARS`, `MAX_REQUEST_BYTES` and `REPLY_TIMEOUT_SECONDS`."""
-    return Limits(
-        max_message_chars=_positive_int_env("MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
-        max_request_bytes=_positive_int_env("MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
-        reply_timeout_seconds=_positive_int_env("REPLY_TIMEOUT_SECONDS", DEFAULT_REPLY_TIMEOUT_SECONDS),
-    )
 
 
 @dataclass(frozen=True)
@@ -350,10 +309,3 @@ def install_server_guards(blueprint: Blueprint, limits: Limits) -> None:
     blueprint.listener("before_server_start")(before_start)
     blueprint.listener("after_server_start")(after_start)
 
-
-def sanic_workers() -> int:
-    """How many worker processes the Rasa server runs (SANIC_WORKERS, default 1)."""
-    try:
-        return max(1, int(os.environ.get("SANIC_WORKERS", "1")))
-    except ValueError:
-        return 1

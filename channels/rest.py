@@ -26,16 +26,15 @@ from sanic.response import HTTPResponse
 
 from channels.guard import (
     BadRequest,
-    Limits,
     OnNewMessage,
     handle_with_safety_net,
     install_server_guards,
-    load_limits,
     parse_rest_body,
-    sanic_workers,
     screen_text,
     send_reply,
 )
+from core.limits import Limits, load_limits
+from core.settings import sanic_workers
 
 
 class RestChannel(RestInput):

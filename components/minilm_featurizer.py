@@ -32,6 +32,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from core.settings import apply_offline_env
+
 logger = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 384
@@ -70,8 +72,7 @@ class SentenceEncoder:
         self, model_path: Path, encoder_path: Path, max_length: int, threads: Optional[int]
     ) -> None:
         """Load the tokenizer from `model_path` and the converted model from `encoder_path`."""
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        apply_offline_env()
         import tensorflow as tf
         from transformers import BertTokenizerFast
 

@@ -1,21 +1,9 @@
 """`python -m retrain ...`: see retrain/cli.py."""
 
 import argparse
-import os
 import sys
 import warnings
 from pathlib import Path
-
-# Quiet TensorFlow and transformers and keep Hugging Face offline, as the Makefile does.
-for _name, _value in {
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TRANSFORMERS_VERBOSITY": "error",
-    "RASA_TELEMETRY_ENABLED": "false",
-    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-}.items():
-    os.environ.setdefault(_name, _value)
 
 # Library deprecation notices mean nothing to clinic staff. (Filters are not enough:
 # sanic, imported by Rasa, turns DeprecationWarning back on; showwarning is the hook.)
@@ -29,10 +17,15 @@ def _show_useful(message, category, *args, **kwargs):  # type: ignore[no-untyped
 
 warnings.showwarning = _show_useful
 
-# The project's own packages (bench, components) come from the project folder.
+# The project's own packages (core, components) come from the project folder.
 _pre = argparse.ArgumentParser(add_help=False)
 _pre.add_argument("--project", default=".")
 sys.path.insert(0, str(Path(_pre.parse_known_args()[0].project).resolve()))
+
+# Quiet TensorFlow and transformers and keep Hugging Face offline, as the Makefile does.
+from core.settings import apply_offline_env  # noqa: E402
+
+apply_offline_env()
 
 from retrain.cli import main  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Compare a new model with the current one on the held-out questions, and decide.
 
-Both models are scored by bench/heldout.py (`evaluate`, `Report`). The new model is
+Both models are scored by retrain/heldout.py (`evaluate`, `Report`). The new model is
 refused when it is worse than the current one beyond a small tolerance:
 
 * FAQ accuracy on the FAQs both models know, or the out-of-scope hand-off rate,
@@ -22,12 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from bench.heldout import (
+from core.handoff import is_handoff
+from retrain.heldout import (
     CLAIMED_FAQ_ACCURACY,
     CLAIMED_OOS_HANDOFF,
     TOLERANCE,
     Report,
-    is_handoff,
 )
 from retrain.trainingdata import FAQ_PREFIX, OUT_OF_SCOPE, display
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Set, Tuple
 
-from bench.heldout import Report
 from retrain.compare import Comparison, Rules
 from retrain.errors import UserError
+from retrain.heldout import Report
 from retrain.project import Project
 from retrain.server import ReloadError, is_running, reload_model, server_url
 from retrain.trainingdata import FAQ_PREFIX, RESPONSE_PREFIX, TrainingSet
@@ -180,7 +180,7 @@ def score_key(project: Project, model: Path) -> str:
 
 def score(project: Project, model: Path, say: Say) -> Tuple[Report, Set[str]]:
     """The held-out Report of a model and the FAQ keys it knows (cached by score_key)."""
-    from bench.heldout import evaluate
+    from retrain.heldout import evaluate
 
     cache = project.work_dir / "scores" / f"{score_key(project, model)}.json"
     if cache.exists():

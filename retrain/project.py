@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict
 
+from core.settings import MODEL_FILE
 from retrain.errors import UserError
 
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=", re.MULTILINE)
@@ -33,7 +34,7 @@ class Project:
     @property
     def model(self) -> Path:
         """The model the assistant serves."""
-        return self.root / "models" / "dry-needling.tar.gz"
+        return self.root / MODEL_FILE
 
     @property
     def work_dir(self) -> Path:

@@ -33,8 +33,8 @@ TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def handoff_intents() -> Set[str]:
-    """The intents that end in the phone hand-off (shared with the held-out benchmark)."""
-    from bench.heldout import HANDOFF_INTENTS
+    """The intents that end in the phone hand-off (core.handoff)."""
+    from core.handoff import HANDOFF_INTENTS
 
     return set(HANDOFF_INTENTS)
 

@@ -13,6 +13,8 @@ import socket
 from pathlib import Path
 from typing import Dict, Optional
 
+from core.settings import MODEL_FILE
+
 # Built by `make install` and large: linked into the copy, not copied.
 LINKED = (".venv", ".spacy", ".minilm")
 SKIP = {".git", "models", ".rasa", "results", "node_modules", "__pycache__",
@@ -36,7 +38,7 @@ def copy_project(source: Path, target: Path, env: Optional[Dict[str, str]] = Non
     for name in LINKED:
         if (source / name).exists():
             (target / name).symlink_to((source / name).resolve())
-    model = source / "models" / "dry-needling.tar.gz"
+    model = source / MODEL_FILE
     if model.exists():
         (target / "models").mkdir()
         shutil.copy2(model, target / "models" / model.name)

@@ -34,7 +34,7 @@ def is_running(url: str, timeout: float = 3.0) -> bool:
 
 def reload_model(url: str, token: Optional[str], model: Path, timeout: float = 600.0) -> None:
     """Ask the server to load `model`; conversations stay in its tracker store."""
-    from channels.guard import sanic_workers
+    from core.settings import sanic_workers
 
     workers = sanic_workers()
     if workers > 1:

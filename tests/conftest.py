@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
-MODEL = PROJECT / "models" / "dry-needling.tar.gz"
+from core.settings import MODEL_PATH as MODEL
+from core.settings import PROJECT, apply_offline_env
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+__all__ = ["MODEL", "PROJECT"]
+
+apply_offline_env()
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswerParts
-from actions.clinic import DEFAULT_PHONE, Clinic, load_clinic, phone_to_tel_uri
-from actions.handoff import RESPONSES, ActionHandoff, handoff_text
+from actions.handoff import ActionHandoff
+from core.clinic import DEFAULT_PHONE, Clinic, load_clinic, phone_to_tel_uri
+from core.handoff import RESPONSES, handoff_text
 
 CLINIC = Clinic(name="Test Physio", phone="(780) 555-0100", address="1 Main St")
 

@@ -1,7 +1,7 @@
 """Faults, against the real servers: the action server down and back, the Rasa server
 killed mid-conversation, a missing or corrupt model; and the token-guarded HTTP API.
 
-The servers are started one by one here (tests/servers.py, with `rasa run`'s API behind a
+The servers are started one by one here (bench/servers.py, with `rasa run`'s API behind a
 token); tests/test_make_run.py kills the processes of the stack as `make run` starts it.
 """
 
@@ -20,9 +20,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from actions.clinic import load_clinic
+from bench.servers import BIN, Stack, free_port, reply_texts, running_stack
+from core.clinic import load_clinic
 from tests.conftest import MODEL, PROJECT
-from tests.servers import BIN, Stack, free_port, reply_texts, running_stack
 
 CLINIC = load_clinic()
 TOKEN = "test-token-not-a-secret"
@@ -125,7 +125,7 @@ def test_api_refuses_requests_without_the_token(stack: Stack) -> None:
 
 
 def start_without_a_model(tmp_path: Path, model: Path) -> subprocess.Popen:
-    """`rasa run` with `model`, as tests/servers.py starts it."""
+    """`rasa run` with `model`, as bench/servers.py starts it."""
     env_db = str(tmp_path / f"{model.name}.db")
     return subprocess.Popen(
         [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", "endpoints.yml",

@@ -20,9 +20,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from actions.clinic import load_clinic
+from bench.servers import children, cmdline, free_port, parent_pid, reply_texts, send_rest
+from core.clinic import load_clinic
 from tests.conftest import PROJECT
-from tests.servers import children, cmdline, free_port, parent_pid, reply_texts, send_rest
 from tests.socketio_ws import SocketChat, conversation
 
 CLINIC = load_clinic()

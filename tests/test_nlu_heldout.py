@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bench.heldout import (
+from retrain.heldout import (
     CLAIMED_FAQ_ACCURACY,
     CLAIMED_OOS_HANDOFF,
     DEFAULT_TEST_FILE,

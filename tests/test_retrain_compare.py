@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
-from bench.heldout import Report
 from retrain.compare import Comparison, Rules
+from retrain.heldout import Report
 
 KEYS = {"a", "b", "c", "d", "e", "f", "g", "h"}
 Row = Tuple[str, str, str]

@@ -27,10 +27,11 @@ from typing import Dict, Iterator, List
 
 import pytest
 
+from bench.servers import Stack, action_server_command, reply_texts, stop_process, wait_for
+from core.settings import MODEL_FILE
 from retrain.sandbox import copy_project
 from retrain.text import normalise
 from tests.conftest import MODEL, PROJECT
-from tests.servers import Stack, action_server_command, reply_texts, stop_process, wait_for
 
 BIN = Path(sys.executable).parent
 TOKEN = secrets.token_hex(16)
@@ -201,7 +202,7 @@ def test_new_faq_is_promoted_and_served_without_restart(copy: Path, live: Stack)
 
 def test_examples_moved_to_the_wrong_faq_are_refused(copy: Path, live: Stack) -> None:
     """Most exercise questions given to vs_acupuncture: refused, current model kept, undo works."""
-    model = copy / "models" / "dry-needling.tar.gz"
+    model = copy / MODEL_FILE
     served, data_before = digest(model), {p.name: p.read_bytes() for p in (copy / "data").glob("*.yml")}
     exercise = examples(copy / "data" / "nlu.yml")["faq/exercise_after"]
     listing = copy / "wrong.txt"

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actions.clinic import load_clinic
-from channels.guard import DEFAULT_MAX_MESSAGE_CHARS, MAX_SENDER_CHARS
-from tests.servers import Stack, reply_texts, running_stack
+from bench.servers import Stack, reply_texts, running_stack
+from core.clinic import load_clinic
+from core.limits import DEFAULT_MAX_MESSAGE_CHARS, MAX_SENDER_CHARS
 from tests.socketio_ws import conversation
 
 CLINIC = load_clinic()

@@ -6,17 +6,16 @@ import json
 
 import pytest
 
-from actions.clinic import load_clinic
 from channels.guard import (
     EMPTY_REPLY,
     BadRequest,
-    Limits,
     clean_text,
-    load_limits,
     parse_rest_body,
     requested_model,
     screen_text,
 )
+from core.clinic import load_clinic
+from core.limits import Limits, load_limits
 
 LIMITS = Limits(max_message_chars=50, max_request_bytes=1000)
 

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.servers import Stack, running_stack
+from bench.servers import Stack, running_stack
 
 
 @pytest.fixture(scope="module")

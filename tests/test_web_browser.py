@@ -29,9 +29,9 @@ import pytest
 import websockets
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from actions.clinic import phone_to_tel_uri
+from bench.servers import action_server_command, free_port, serving_settings, stop_process, wait_for
+from core.clinic import phone_to_tel_uri
 from tests.conftest import MODEL, PROJECT
-from tests.servers import action_server_command, free_port, serving_settings, stop_process, wait_for
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 WIDGET_JS = PROJECT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js"

@@ -11,7 +11,8 @@ from typing import Dict, Iterator, Tuple
 
 import pytest
 
-from actions.clinic import Clinic
+from channels.socketio import SocketIOChannel, parse_origins, quick_reply
+from core.clinic import Clinic
 from tests.conftest import PROJECT
 from web.serve import (
     SOCKETIO_OPTIONS,
@@ -25,7 +26,6 @@ from web.serve import (
     make_server,
     render_page,
 )
-from web.socketio_channel import ClinicSocketIOInput, parse_origins, quick_reply
 
 CLINIC = Clinic(name="Needle & <Co>", phone="(780) 761-3777", address='10 "Main" St')
 CONFIG = PageConfig(clinic=CLINIC, rasa_url="http://localhost:5005")
@@ -159,7 +159,7 @@ def test_server_serves_nothing_else(server: str) -> None:
         "/../web/serve.py",
         "/node_modules/rasa-webchat/package.json",
         "/static/",
-        "/socketio_channel.py",
+        "/serve.py",
     ):
         status, _, _ = fetch(server + path)
         assert status == 404, path
@@ -185,8 +185,8 @@ def test_origins_parse_like_the_cors_option() -> None:
 
 def test_channel_takes_its_allowlist_from_cors_origins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORS_ORIGINS", "http://localhost:8080 http://localhost:9090")
-    channel = ClinicSocketIOInput.from_credentials({"session_persistence": True})
-    assert isinstance(channel, ClinicSocketIOInput)
+    channel = SocketIOChannel.from_credentials({"session_persistence": True})
+    assert isinstance(channel, SocketIOChannel)
     assert channel.session_persistence is True
     assert channel.cors_allowed_origins == ["http://localhost:8080", "http://localhost:9090"]
 
@@ -206,10 +206,10 @@ def test_channel_takes_its_allowlist_from_cors_origins(monkeypatch: pytest.Monke
 
 def test_channel_credentials_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORS_ORIGINS", "http://localhost:8080")
-    channel = ClinicSocketIOInput.from_credentials(
+    channel = SocketIOChannel.from_credentials(
         {"cors_allowed_origins": ["https://clinic.example"]}
     )
-    assert isinstance(channel, ClinicSocketIOInput)
+    assert isinstance(channel, SocketIOChannel)
     assert channel.cors_allowed_origins == ["https://clinic.example"]
 
 

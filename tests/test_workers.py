@@ -17,8 +17,8 @@ from typing import Dict, Iterator, List
 
 import pytest
 
+from bench.servers import Stack, children, cmdline, running_stack, serving_settings
 from bench.soak import complete_conversations
-from tests.servers import Stack, children, cmdline, running_stack, serving_settings
 
 TURNS = ["hi", "What is dry needling?", "Does my insurance cover it?",
          "Can I go to the gym after dry needling?", "thanks", "bye"]

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Dict, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
-from actions.clinic import Clinic, load_clinic
+from core.clinic import Clinic, load_clinic
 
 logger = logging.getLogger("web.serve")
 

@@ -1,4 +1,4 @@
-"""Start the real action server and Rasa server on free loopback ports, for tests."""
+"""Start the real action server and Rasa server on free loopback ports (tests, benchmarks)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Sequence, Tuple
 
-from tests.conftest import MODEL, PROJECT
+from core.settings import MODEL_PATH as MODEL
+from core.settings import PROJECT
 
 BIN = Path(sys.executable).parent
 # Chosen by each test itself: its own ports, files, allowed origins and clinic details.

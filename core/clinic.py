@@ -1,14 +1,11 @@
-"""The clinic's contact details, read from the environment (and `.env`)."""
+"""The clinic's contact details: CLINIC_NAME, CLINIC_PHONE and CLINIC_ADDRESS in `.env`."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
-from dotenv import load_dotenv
-
-load_dotenv()
+from core.settings import env_str
 
 DEFAULT_NAME = "our physiotherapy clinic"
 DEFAULT_PHONE = "(780) 761-3777"
@@ -50,7 +47,7 @@ def phone_to_tel_uri(phone: str) -> str:
 def load_clinic() -> Clinic:
     """Read the clinic's details from the environment, falling back to the page's values."""
     return Clinic(
-        name=os.getenv("CLINIC_NAME", "").strip() or DEFAULT_NAME,
-        phone=os.getenv("CLINIC_PHONE", "").strip() or DEFAULT_PHONE,
-        address=os.getenv("CLINIC_ADDRESS", "").strip() or DEFAULT_ADDRESS,
+        name=env_str("CLINIC_NAME", DEFAULT_NAME),
+        phone=env_str("CLINIC_PHONE", DEFAULT_PHONE),
+        address=env_str("CLINIC_ADDRESS", DEFAULT_ADDRESS),
     )

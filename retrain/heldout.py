@@ -3,7 +3,8 @@
 FAQ accuracy: share of `faq/<key>` examples answered with that key (after the
 similarity gate and fallback). Hand-off rate: share of out-of-scope examples that
 get the phone hand-off (intent out_of_scope, nlu_fallback, or a faq answer that the
-gate rejected). Run: python -m bench.heldout [model] [test file]
+gate rejected). Run: python -m retrain.heldout [model] [test file]. It is the retrain gate's scoring
+(retrain/compare.py), and the benchmarks report it too.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any, Dict, List, Tuple
 from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 
-HANDOFF_INTENTS = {
-    "out_of_scope", "nlu_fallback", "book_appointment", "contact", "bot_challenge", "other_language",
-}
-DEFAULT_MODEL = Path("models/dry-needling.tar.gz")
+from core.handoff import is_handoff
+from core.settings import MODEL_FILE
+
+DEFAULT_MODEL = MODEL_FILE
 # The README's figures on this set, and how far a model may fall below them: the suite
 # (tests/test_nlu_heldout.py) and `make retrain`'s floors both use them.
 CLAIMED_FAQ_ACCURACY = 0.90
@@ -37,11 +38,6 @@ def predicted_label(parse: Dict[str, Any]) -> str:
         selected = (parse.get("response_selector") or {}).get("faq", {})
         return selected.get("response", {}).get("intent_response_key") or intent
     return intent
-
-
-def is_handoff(label: str) -> bool:
-    """Whether a predicted label ends in the phone hand-off."""
-    return label in HANDOFF_INTENTS
 
 
 @dataclass
