@@ -11,6 +11,7 @@ would otherwise keep the patient waiting 5 minutes).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -18,15 +19,18 @@ import sys
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Text
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Text, Tuple
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.nlg.interpolator import interpolate_text
+from rasa.shared.core.domain import Domain
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, Sanic
 
 from core.clinic import load_clinic
-from core.handoff import call_button, handoff_text
+from core.handoff import call_button, clinic_details
 from core.limits import DEFAULT_REPLY_TIMEOUT_SECONDS, MAX_SENDER_CHARS, Limits
+from core.settings import PROJECT
 
 logger = logging.getLogger(__name__)
 # Characters NLU should not see: control characters and the zero-width space (a word
@@ -46,41 +50,64 @@ warnings.filterwarnings("ignore", message="Failed to parse arguments in line", c
 
 @dataclass(frozen=True)
 class Reply:
-    """A message the channel sends itself, without asking the assistant."""
+    """A reply the channel sends itself, without the assistant: a response of the domain,
+    the values of its placeholders besides the clinic's, and whether it offers the call."""
 
-    text: str
-    buttons: List[Dict[str, str]] = field(default_factory=list)
+    response: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    call: bool = False
 
 
-EMPTY_REPLY = Reply("I didn't get a question there. What would you like to know about dry needling?")
-UNREADABLE_REPLY = Reply(
-    "Sorry, I couldn't read that message. Please type your question as plain text."
-)
+EMPTY_REPLY = Reply("utter_empty_message")
+UNREADABLE_REPLY = Reply("utter_unreadable_message")
+# The safety net's reply: the general phone hand-off.
+HANDOFF_REPLY = Reply("utter_handoff", call=True)
 
 
 def too_long_reply(limits: Limits) -> Reply:
     """Ask for a shorter message, and offer the phone."""
-    clinic = load_clinic()
-    return Reply(
-        "That message is too long for me. Please ask your question in a sentence or two "
-        f"(at most {limits.max_message_chars} characters), or call {clinic.name}: "
-        f"{clinic.phone_link}",
-        [call_button(clinic)],
-    )
+    return Reply("utter_message_too_long", {"max_message_chars": limits.max_message_chars}, call=True)
 
 
-def handoff_reply() -> Reply:
-    """The safety net's reply: the general phone hand-off (clinic details from `.env`)."""
+_server: Optional[Sanic] = None
+
+
+def use_server_domain(app: Sanic) -> None:
+    """Take replies from the domain of the model `app` serves (again after a model reload)."""
+    global _server
+    _server = app
+
+
+@functools.lru_cache(maxsize=1)
+def _project_domain() -> Domain:
+    return Domain.load(str(PROJECT / "domain.yml"))
+
+
+def domain_responses() -> Dict[Text, List[Dict[Text, Any]]]:
+    """The responses of the served model's domain; the project's domain.yml before a model is up."""
+    agent = getattr(getattr(_server, "ctx", None), "agent", None)
+    domain = getattr(agent, "domain", None)
+    if domain is not None and domain.responses:
+        return domain.responses
+    return _project_domain().responses
+
+
+def render(reply: Reply) -> Tuple[Text, List[Dict[Text, str]]]:
+    """The reply's text (its domain response, filled in) and buttons."""
     clinic = load_clinic()
-    return Reply(handoff_text(clinic, None), [call_button(clinic)])
+    variations = domain_responses().get(reply.response) or [{}]
+    values = {**clinic_details(clinic), **{key: str(value) for key, value in reply.values.items()}}
+    text = interpolate_text(variations[0].get("text") or "", values)
+    return text, [call_button(clinic)] if reply.call else []
 
 
 async def send_reply(output: OutputChannel, recipient_id: Text, reply: Reply) -> None:
     """Send `reply` through `output`, with its buttons if it has any."""
-    if reply.buttons:
-        await output.send_text_with_buttons(recipient_id, reply.text, list(reply.buttons))
+    text, buttons = render(reply)
+    if buttons:
+        await output.send_text_with_buttons(recipient_id, text, buttons)
     else:
-        await output.send_text_message(recipient_id, reply.text)
+        await output.send_text_message(recipient_id, text)
 
 
 def clean_text(text: str) -> str:
@@ -223,7 +250,7 @@ async def handle_with_safety_net(
         logger.warning("A message got no reply within %s s: sending the phone hand-off.", timeout)
         counter.closed = True
         turn.add_done_callback(_log_late_failure)
-        await send_reply(counter.inner, message.sender_id, handoff_reply())
+        await send_reply(counter.inner, message.sender_id, HANDOFF_REPLY)
         return
     except Exception as error:  # noqa: BLE001 - the patient must still get an answer
         logger.error("Handling a message failed (%s): sending the phone hand-off.", type(error).__name__)
@@ -232,7 +259,7 @@ async def handle_with_safety_net(
         logger.warning(
             "A message got no reply (is the action server down?): sending the phone hand-off."
         )
-        await send_reply(counter.inner, message.sender_id, handoff_reply())
+        await send_reply(counter.inner, message.sender_id, HANDOFF_REPLY)
 
 
 def _log_late_failure(turn: "asyncio.Future[Any]") -> None:
@@ -305,6 +332,7 @@ def install_server_guards(blueprint: Blueprint, limits: Limits) -> None:
 
     async def after_start(app: Sanic, _loop: Any) -> None:
         check_model_loaded(app)
+        use_server_domain(app)
 
     blueprint.listener("before_server_start")(before_start)
     blueprint.listener("after_server_start")(after_start)

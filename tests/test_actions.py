@@ -10,8 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswerParts
 from actions.handoff import ActionHandoff
+from channels.guard import HANDOFF_REPLY, render
 from core.clinic import DEFAULT_PHONE, Clinic, load_clinic, phone_to_tel_uri
-from core.handoff import RESPONSES, handoff_text
+from core.handoff import RESPONSES
 
 CLINIC = Clinic(name="Test Physio", phone="(780) 555-0100", address="1 Main St")
 
@@ -70,22 +71,13 @@ def test_env_example_defaults_match_the_page() -> None:
     assert values["CLINIC_ADDRESS"] == "Downtown Edmonton"
 
 
-@pytest.mark.parametrize(
-    ("intent", "wording"),
-    [
-        ("out_of_scope", "can't answer that here"),
-        ("nlu_fallback", "can't answer that here"),
-        (None, "can't answer that here"),
-        ("book_appointment", "can't book"),
-        ("contact", "1 Main St"),
-    ],
-)
-def test_handoff_text_names_the_phone_number(intent: str | None, wording: str) -> None:
-    """Every hand-off says why plainly and gives the number as text and tel: link."""
-    text = handoff_text(CLINIC, intent)
-    assert wording in text
-    assert "(780) 555-0100" in text
-    assert "(tel:+17805550100)" in text
+def test_the_safety_nets_handoff_is_the_domains_filled_in(clinic_env: None) -> None:
+    """The channels' own hand-off: `utter_handoff` of the domain, with the number as text,
+    tel: link and call button."""
+    text, [button] = render(HANDOFF_REPLY)
+    assert "can't answer that here" in text and CLINIC.name in text
+    assert "[(780) 555-0100](tel:+17805550100)" in text
+    assert button["url"] == "tel:+17805550100"
 
 
 def test_action_handoff_sends_the_domain_reply_with_the_clinic_and_a_call_button(clinic_env: None) -> None:

@@ -11,6 +11,7 @@ from channels.guard import (
     BadRequest,
     clean_text,
     parse_rest_body,
+    render,
     requested_model,
     screen_text,
 )
@@ -41,8 +42,13 @@ def test_screening_empty_long_and_normal_messages() -> None:
     """Empty after cleaning: the prompt; over the limit: too long, with the phone."""
     assert screen_text("\u200b \x00", LIMITS).reply == EMPTY_REPLY
     long = screen_text("x" * 51, LIMITS).reply
-    assert long is not None and "too long" in long.text and load_clinic().phone in long.text
-    assert long.buttons[0]["url"] == load_clinic().tel_uri
+    assert long is not None
+    text, buttons = render(long)
+    assert "too long" in text and "at most 50 characters" in text and load_clinic().phone in text
+    assert buttons[0]["url"] == load_clinic().tel_uri
+    assert render(EMPTY_REPLY) == (
+        "I didn't get a question there. What would you like to know about dry needling?", []
+    )
     assert screen_text("x" * 50, LIMITS).text == "x" * 50
 
 
@@ -90,3 +96,16 @@ def test_requested_model_from_the_command_line() -> None:
     assert requested_model(["rasa", "run", "-m", "m.tar.gz", "--port", "1"]) == "m.tar.gz"
     assert requested_model(["rasa", "run", "--model=m.tar.gz"]) == "m.tar.gz"
     assert requested_model(["rasa", "run"]) is None
+
+
+def test_every_reply_of_the_channels_is_a_response_of_the_domain() -> None:
+    """The channels' own replies are worded in domain.yml, where staff edit every reply."""
+    import yaml
+
+    from channels.guard import HANDOFF_REPLY, UNREADABLE_REPLY, too_long_reply
+    from tests.conftest import PROJECT
+
+    responses = yaml.safe_load((PROJECT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+    for reply in (EMPTY_REPLY, UNREADABLE_REPLY, HANDOFF_REPLY, too_long_reply(LIMITS)):
+        assert responses[reply.response][0]["text"], reply.response
+        assert render(reply)[0] and "{" not in render(reply)[0], reply.response
