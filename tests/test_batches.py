@@ -1,4 +1,4 @@
-"""Rasa's training batches prepared with less Python (components/batches.py)."""
+"""Rasa's training batches prepared with less Python (components/speedups/batches.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import scipy.sparse
 from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
 from rasa.utils.tensorflow.model_data import FeatureArray, RasaModelData
 
-from components.batches import PreparedBatches
+from components.speedups.batches import PreparedBatches
 
 EXAMPLES = 23
 

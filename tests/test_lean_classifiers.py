@@ -1,10 +1,11 @@
 """DIETClassifier and ResponseSelector trained without tf.data autotuning and loaded for
-answering only (components/lean_classifiers.py)."""
+answering only (components/speedups/lean_classifiers.py), and Rasa's own with other versions."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import List, Optional, Type
+from typing import Iterator, List, Optional, Type
 
 import numpy as np
 import pytest
@@ -13,15 +14,17 @@ from keras.engine import data_adapter
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
-from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.classifiers.diet_classifier import DIET, DIETClassifier
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
     CountVectorsFeaturizer,
 )
+from rasa.nlu.selectors.response_selector import DIET2BOW, DIET2DIET
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.lean_classifiers import (
+from components import speedups
+from components.speedups.lean_classifiers import (
     LeanDIETClassifier,
     LeanResponseSelector,
     tf_data_autotuning_off,
@@ -124,3 +127,42 @@ def test_autotuning_is_off_only_inside_the_context() -> None:
         assert autotuning() is False
     assert autotuning() is None
     assert data_adapter.KerasSequenceAdapter.get_dataset is original
+
+
+@pytest.fixture
+def other_versions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As if another Rasa were installed than the one the speed-ups were written for."""
+    monkeypatch.setitem(speedups.WRITTEN_FOR, "rasa", "3.6.0")
+    speedups.enabled.cache_clear()
+    yield
+    monkeypatch.undo()
+    speedups.enabled.cache_clear()
+
+
+@pytest.mark.parametrize("component", [LeanDIETClassifier, LeanResponseSelector])
+def test_other_versions_load_the_stock_way_with_one_warning(
+    component: Type[DIETClassifier], tmp_path: Path, other_versions: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The fallback path: Rasa's own model classes and loading (with the optimizer), the
+    same weights, and a warning that says why."""
+    assert LeanDIETClassifier.model_class() is DIET
+    assert LeanResponseSelector.model_class(False) is DIET2BOW
+    storage, metadata = LocalModelStorage.from_model_archive(tmp_path, MODEL)
+    node = next(n for n in metadata.predict_schema.nodes.values() if n.uses is component)
+    config = {**component.get_default_config(), **node.config}
+    serving = ExecutionContext(metadata.predict_schema, metadata.model_id)
+    with caplog.at_level(logging.WARNING, logger="components.speedups"):
+        speedups.enabled.cache_clear()
+        stock = component.load(config, storage, node.resource, serving)
+    assert "Speed-ups off" in caplog.text
+    assert stock.model is not None and stock.model.optimizer is not None
+    assert type(stock.model) in (DIET, DIET2BOW, DIET2DIET)
+
+
+def test_other_versions_train_the_stock_way(tmp_path: Path, other_versions: None) -> None:
+    """With the speed-ups off, training is Rasa's own and learns the same weights."""
+    stock = trained_weights(LeanDIETClassifier, tmp_path, 0)
+    rasa = trained_weights(DIETClassifier, tmp_path, 0)
+    for a, b in zip(stock, rasa, strict=True):
+        np.testing.assert_array_equal(a, b)

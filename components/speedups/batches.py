@@ -3,8 +3,8 @@
 Rasa's batch generator converts every example of every batch separately, every epoch:
 three small numpy arrays per example for each sparse feature (our char n-grams, words,
 labels), and a view per example to copy fixed-size dense features (the MiniLM sentence
-vector, masks) into a zero-filled array. For our 200 + 60 epochs that came to 15 s of
-CPU taken from the training steps. `PreparedBatches` builds those two kinds of arrays in
+vector, masks) into a zero-filled array, CPU taken from the training steps.
+`PreparedBatches` builds those two kinds of arrays in
 a few vectorised calls; everything else (shuffling, balancing, batch sizes, variable
 length dense sequences) is Rasa's code, so the batches are the same, bit for bit.
 """

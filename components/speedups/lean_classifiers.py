@@ -1,20 +1,18 @@
 """Rasa's DIETClassifier and ResponseSelector, trained faster and loaded for answering only.
 
 Training: Keras turns Rasa's batch generator into a tf.data pipeline, a new one every
-epoch, and tf.data's autotuning thread makes each one slow to tear down (tens of ms per
-epoch, now and then seconds). Training runs with autotuning off, and with the batches
-prepared by `components.batches`: the same batches in the same order, the same weights
-bit for bit, about 18 s less for our 200 + 60 epochs (DIET 54 -> 42 s, the
-ResponseSelector 30 -> 24 s).
+epoch, and tf.data's autotuning thread makes each one slow to tear down. Training runs
+with autotuning off, and with the batches prepared by `components.speedups.batches`: the
+same batches in the same order, the same weights bit for bit.
 
 Loading: Rasa loads a trained DIET model by compiling it with an optimizer and fitting it on
 one example (which traces the whole training graph, gradients included) and only then
 reads the trained weights. A server never trains, so these subclasses build the model
 by running it once on that example and read the weights into it: the same weights and
-the same answers (bit for bit on tests/nlu_heldout.yml), without the optimizer and the
-training graph. Measured in one process: 675 MB instead of 964 MB after loading the
-assistant, loaded in 3.9 s instead of 8.3 s (README, "How fast it serves").
-Training, and loading to go on training (`rasa train --finetune`), are Rasa's own.
+the same answers, without the optimizer and the training graph (less memory, faster
+start; figures in docs/performance.md). Training, and loading to go on training
+(`rasa train --finetune`), are Rasa's own. With other versions than those the speed-ups
+were written for (components/speedups/__init__.py), both are Rasa's own.
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Optional, Text, Type
 
 import tensorflow as tf
-from keras.engine import data_adapter
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.diet_classifier import DIET, DIETClassifier
 from rasa.nlu.selectors.response_selector import DIET2BOW, DIET2DIET, ResponseSelector
@@ -32,13 +29,24 @@ from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
 
-from components.batches import PreparedBatches
+from components.speedups import enabled
+from components.speedups.batches import PreparedBatches
+
+try:  # Keras 2.12; from 2.13 on it is keras.src.engine, and the speed-ups stay off
+    from keras.engine import data_adapter
+except ImportError:  # pragma: no cover - another Keras
+    data_adapter = None
 
 # Rasa's recipe validator looks for the ResponseSelector class itself (not subclasses)
 # and would warn at every training that there is no response selector.
 warnings.filterwarnings(
     "ignore", message=".*your NLU configuration does not include a response selector.*"
 )
+
+
+def speedups_apply() -> bool:
+    """The versions the speed-ups were written for are installed (and they are on)."""
+    return data_adapter is not None and enabled()
 
 
 class LeanLoad:
@@ -135,8 +143,8 @@ class LeanDIETClassifier(DIETClassifier):
 
     @staticmethod
     def model_class() -> Type[RasaModel]:
-        """The DIET model class with the lean `load`."""
-        return LeanDIET
+        """The DIET model class with the lean `load` (Rasa's own without the speed-ups)."""
+        return LeanDIET if speedups_apply() else DIET
 
 
 @DefaultV1Recipe.register(
@@ -147,5 +155,8 @@ class LeanResponseSelector(ResponseSelector):
 
     @staticmethod
     def model_class(use_text_as_label: bool) -> Type[RasaModel]:  # type: ignore[override]
-        """The response selector's model class with the lean `load`."""
+        """The response selector's model class with the lean `load` (Rasa's own without
+        the speed-ups)."""
+        if not speedups_apply():
+            return DIET2DIET if use_text_as_label else DIET2BOW
         return LeanDIET2DIET if use_text_as_label else LeanDIET2BOW
