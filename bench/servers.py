@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Sequence, Tuple
 
 from core.settings import MODEL_PATH as MODEL
-from core.settings import PROJECT
+from core.settings import PROJECT, sourced_env
 
 BIN = Path(sys.executable).parent
 # Chosen by each test itself: its own ports, files, allowed origins and clinic details.
@@ -29,15 +29,8 @@ PER_TEST_VARIABLES = {
 def serving_settings() -> Dict[str, str]:
     """The settings scripts/run.sh serves with: .env.example (and .env) as scripts/env.sh
     loads them, every variable but the per-test ones (workers, threads, limits, ...)."""
-    from dotenv import dotenv_values
-
-    names = set(dotenv_values(PROJECT / ".env.example")) - PER_TEST_VARIABLES
-    loaded = subprocess.run(
-        ["bash", "-c", ". scripts/env.sh && env -0"], cwd=PROJECT, capture_output=True,
-        check=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-    ).stdout.decode()
-    values = dict(item.split("=", 1) for item in loaded.split("\0") if "=" in item)
-    return {name: values[name] for name in sorted(names) if name in values}
+    values = sourced_env(PROJECT, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    return {name: value for name, value in sorted(values.items()) if name not in PER_TEST_VARIABLES}
 
 
 def free_port() -> int:

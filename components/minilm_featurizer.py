@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import queue
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,7 +30,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from core.settings import apply_offline_env
+from core.settings import apply_offline_env, env_int
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +51,7 @@ def default_model_path() -> Path:
 
 def encoder_threads() -> Optional[int]:
     """Threads per encoder: TensorFlow's own setting (TF_INTRA_OP_PARALLELISM_THREADS) if set."""
-    value = os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS", "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    return env_int("TF_INTRA_OP_PARALLELISM_THREADS", 0) or None
 
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

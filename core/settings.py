@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import subprocess
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List, Mapping, Optional
 
 from dotenv import dotenv_values
 
@@ -30,6 +32,11 @@ OFFLINE_ENV: Dict[str, str] = {
 }
 
 _loaded = False
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=", re.MULTILINE)
+
+
+class SettingsError(Exception):
+    """The project's settings files could not be read."""
 
 
 def apply_offline_env() -> None:
@@ -50,6 +57,36 @@ def load_env(project: Path = PROJECT) -> None:
         if value is not None:
             os.environ.setdefault(key, value)
     _loaded = True
+
+
+def env_file_names(project: Path = PROJECT) -> List[str]:
+    """Names of the variables that .env.example and .env set (in order, no duplicates)."""
+    names: Dict[str, None] = {}
+    for name in (".env.example", ".env"):
+        path = project / name
+        if path.exists():
+            for match in _ASSIGNMENT.finditer(path.read_text(encoding="utf-8")):
+                names[match.group(1)] = None
+    return list(names)
+
+
+def sourced_env(project: Path = PROJECT, environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """The settings exactly as `scripts/run.sh` gets them: `scripts/env.sh` sourced by bash
+    (quoting and expansion as for the servers), variables set in `environ` (default: this
+    process's environment) winning. Only the names the two files set are returned."""
+    names = env_file_names(project)
+    if not names or not (project / "scripts" / "env.sh").exists():
+        return {}
+    result = subprocess.run(
+        ["bash", "-c", ". scripts/env.sh >/dev/null && env -0"],
+        cwd=project,
+        capture_output=True,
+        env=dict(environ) if environ is not None else None,
+    )
+    if result.returncode != 0:
+        raise SettingsError(result.stderr.decode(errors="replace").strip())
+    values = dict(item.split("=", 1) for item in result.stdout.decode().split("\0") if "=" in item)
+    return {name: values[name] for name in names if name in values}
 
 
 def env_str(name: str, default: str = "") -> str:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict
 
-from core.settings import MODEL_FILE
+from core.settings import MODEL_FILE, SettingsError, sourced_env
 from retrain.errors import UserError
-
-_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -54,38 +50,13 @@ class Project:
             return str(path)
 
 
-def env_file_names(root: Path) -> Dict[str, None]:
-    """Names of the variables that .env.example and .env set (in order, no duplicates)."""
-    names: Dict[str, None] = {}
-    for name in (".env.example", ".env"):
-        path = root / name
-        if path.exists():
-            for match in _ASSIGNMENT.finditer(path.read_text(encoding="utf-8")):
-                names[match.group(1)] = None
-    return names
-
-
 def load_env(root: Path) -> Dict[str, str]:
-    """Apply the settings exactly as scripts/run.sh gets them (scripts/env.sh).
-
-    The script is sourced by bash, so quoting and expansion behave as for the servers.
-    Returns the variables that were set.
-    """
-    script = root / "scripts" / "env.sh"
-    names = list(env_file_names(root))
-    if not script.exists() or not names:
-        return {}
-    result = subprocess.run(
-        ["bash", "-c", '. scripts/env.sh >/dev/null && env -0'], cwd=root, capture_output=True
-    )
-    if result.returncode != 0:
+    """Apply the settings exactly as scripts/run.sh gets them; the variables that were set."""
+    try:
+        applied = sourced_env(root)
+    except SettingsError as error:
         raise UserError(
-            "The settings in .env could not be read (scripts/env.sh failed):\n  "
-            + result.stderr.decode(errors="replace").strip()
-        )
-    values = dict(
-        item.split("=", 1) for item in result.stdout.decode().split("\0") if "=" in item
-    )
-    applied = {name: values[name] for name in names if name in values}
+            f"The settings in .env could not be read (scripts/env.sh failed):\n  {error}"
+        ) from error
     os.environ.update(applied)
     return applied

@@ -33,6 +33,7 @@ from typing import Dict, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
 from core.clinic import Clinic, load_clinic
+from core.settings import env_int, env_str
 
 logger = logging.getLogger("web.serve")
 
@@ -301,10 +302,8 @@ def make_server(host: str, port: int, site: Site) -> ThreadingHTTPServer:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line options; their defaults come from WEB_HOST and WEB_PORT."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=os.environ.get("WEB_HOST") or DEFAULT_HOST)
-    parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("WEB_PORT") or DEFAULT_PORT)
-    )
+    parser.add_argument("--host", default=env_str("WEB_HOST", DEFAULT_HOST))
+    parser.add_argument("--port", type=int, default=env_int("WEB_PORT", DEFAULT_PORT))
     parser.add_argument("--quiet", action="store_true", help="don't log each request")
     return parser.parse_args(argv)
 
