@@ -102,11 +102,9 @@ def heldout_phrasings() -> Dict[str, List[str]]:
 
 def training_texts() -> Set[str]:
     """Every training example of data/, lower-cased."""
-    from rasa.shared.nlu.training_data.loading import load_data
+    from retrain.trainingdata import nlu_training_data
 
-    files = [PROJECT / "data" / name for name in ("nlu.yml", "out_of_scope.yml")]
-    return {m.get("text").strip().lower() for path in files
-            for m in load_data(str(path)).intent_examples}
+    return {m.get("text").strip().lower() for m in nlu_training_data(PROJECT / "data").intent_examples}
 
 
 def message_pool() -> Dict[str, Iterator[str]]:

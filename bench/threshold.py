@@ -33,15 +33,14 @@ from rasa.nlu.classifiers.fallback_classifier import (
     undo_fallback_prediction,
 )
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
-from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.model_selection import StratifiedKFold
 
 from components.similarity_gate import GATE_OUTPUT, gated_score
 from core.handoff import HANDOFF_INTENTS
 from retrain.heldout import gold_label, predicted_label
+from retrain.trainingdata import nlu_training_data
 
-NLU_FILES = ("data/nlu.yml", "data/out_of_scope.yml", "data/responses.yml")
 THRESHOLDS = [round(t, 2) for t in np.arange(0.30, 0.91, 0.05)]
 MARGINS = [0.0, 0.025, 0.05, 0.075, 0.1]
 RESPONSE_THRESHOLD = 0.5  # config.yml's SimilarityGate response_threshold
@@ -74,7 +73,7 @@ class Outcome:
 
 def load_training_data() -> TrainingData:
     """All NLU examples and FAQ responses of the assistant."""
-    return TrainingData().merge(*[load_data(path) for path in NLU_FILES])
+    return nlu_training_data(Path("data"))
 
 
 async def _parse(agent: Agent, texts: List[str]) -> List[dict]:

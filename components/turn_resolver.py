@@ -367,9 +367,11 @@ class TurnResolver(GraphComponent):
         margin = float(self.config["part_margin"])
         parts = question_parts(text)
         if parts != [text]:
+            matches = list(map(self.match, self._encode(parts)))
+            sure = {m.answer(threshold, margin) for m in matches}
             outcomes = [
-                HANDOFF if self.off_page_topic(part) else match.answer(threshold, margin) or HANDOFF
-                for part, match in zip(parts, map(self.match, self._encode(parts)), strict=True)
+                HANDOFF if self.off_page_topic(part) else self._part_answer(match, sure) or HANDOFF
+                for part, match in zip(parts, matches, strict=True)
             ]
             answers = list(dict.fromkeys(o for o in outcomes if o != HANDOFF))
             if len(answers) >= 2 or (answers and HANDOFF in outcomes):
@@ -400,6 +402,16 @@ class TurnResolver(GraphComponent):
         if self._follow_up(message, text, tracker):
             return
         self._suggest(message)
+
+    def _part_answer(self, match: Match, sure: set) -> Optional[str]:
+        """A part's answer: clear of the next answer by the margin, or, if not, the answer
+        another part clearly has ("what are trigger points and why do they hurt?")."""
+        threshold = float(self.config["part_threshold"])
+        clear = match.answer(threshold, float(self.config["part_margin"]))
+        if clear:
+            return clear
+        close = match.answer(threshold)
+        return close if close in sure else None
 
     def _near_copy(self, message: Message) -> bool:
         """Answer a message that is all but a copy of a page question's training example."""

@@ -12,7 +12,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
@@ -29,6 +29,9 @@ from retrain.text import (
     wrap_positions,
 )
 from retrain.yamldoc import Document, insert_after, write_atomically
+
+if TYPE_CHECKING:
+    from rasa.shared.nlu.training_data.training_data import TrainingData
 
 RETRIEVAL_INTENT = "faq"
 FAQ_PREFIX = f"{RETRIEVAL_INTENT}/"
@@ -303,7 +306,7 @@ class TrainingSet:
         faq_blocks = [b for b in blocks if b.label.startswith(FAQ_PREFIX)]
         anchor = (faq_blocks or blocks or [None])[-1]
         if anchor is None:
-            target = self.project.test_file if test else self.project.data_dir / "nlu.yml"
+            target = self.project.test_file if test else self.project.data_dir / "faq.yml"
             raise UserError(f"{self.project.relative(target)} has no `nlu:` examples to add to.")
         item = CommentedMap()
         item["intent"] = label
@@ -459,3 +462,12 @@ def _read_with_rasa(text: str) -> Tuple[Counter, Dict[str, str]]:
         for name, variants in data.responses.items() if variants
     }
     return pairs, answers
+
+
+def nlu_training_data(data_dir: Path) -> "TrainingData":
+    """Every NLU file of `data_dir` (examples, regexes, responses), as `rasa train` reads it."""
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return TrainingDataImporter.load_from_dict(training_data_paths=[str(data_dir)]).get_nlu_data()

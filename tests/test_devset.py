@@ -8,10 +8,10 @@ from typing import List, Tuple
 
 import pytest
 import yaml
-from rasa.shared.nlu.training_data.loading import load_data
 
 from bench.devset import DATA, RESULTS, SMALL_TALK
 from retrain.text import near_duplicate
+from retrain.trainingdata import nlu_training_data
 from tests.conftest import PROJECT
 
 LABELS = {
@@ -23,11 +23,7 @@ LABELS = {
 
 def training_texts() -> List[str]:
     """Every NLU training example of data/."""
-    return [
-        m.get("text")
-        for name in ("nlu.yml", "out_of_scope.yml")
-        for m in load_data(str(PROJECT / "data" / name)).intent_examples
-    ]
+    return [m.get("text") for m in nlu_training_data(PROJECT / "data").intent_examples]
 
 
 def development_texts() -> List[Tuple[str, str]]:

@@ -81,7 +81,7 @@ def read(path: Path) -> Dict[str, List[str]]:
 
 def test_add_examples_appends_and_keeps_everything_else(project: Path) -> None:
     """Two new lines at the end of the FAQ's block; nothing else in the file moves."""
-    nlu = project / "data" / "nlu.yml"
+    nlu = project / "data" / "faq.yml"
     before = nlu.read_text()
     assert run(project, "add-examples", "--faq", "exercise_after",
                "--example", "can I go swimming after needling",
@@ -94,11 +94,11 @@ def test_add_examples_appends_and_keeps_everything_else(project: Path) -> None:
 
 
 def test_add_faq_writes_examples_answer_and_tests(project: Path, capsys: pytest.CaptureFixture) -> None:
-    """Examples in data/nlu.yml, the answer in data/responses.yml, test questions held out."""
+    """Examples in data/faq.yml, the answer in data/responses.yml, test questions held out."""
     assert run(project, "add-faq", "--key", "what_to_wear", "--answer", WEAR_ANSWER,
                *sum((["--example", e] for e in WEAR_EXAMPLES), []),
                "--test-example", "what outfit is best for an IMS session") == 0
-    assert read(project / "data" / "nlu.yml")["faq/what_to_wear"] == WEAR_EXAMPLES
+    assert read(project / "data" / "faq.yml")["faq/what_to_wear"] == WEAR_EXAMPLES
     responses = RasaYAMLReader().read(str(project / "data" / "responses.yml")).responses
     assert " ".join(responses["utter_faq/what_to_wear"][0]["text"].split()) == WEAR_ANSWER
     assert read(project / "tests" / "nlu_heldout.yml")["faq/what_to_wear"] == [
@@ -140,7 +140,7 @@ def test_move_then_undo_restores_the_files_exactly(project: Path) -> None:
                "--example", "Do I have to undress for IMS?") == 0
     data = read(project / "data" / "out_of_scope.yml")["out_of_scope"]
     assert "should i wear shorts for needling on my leg" not in data
-    assert "do i have to undress for IMS" in read(project / "data" / "nlu.yml")["faq/what_to_wear"]
+    assert "do i have to undress for IMS" in read(project / "data" / "faq.yml")["faq/what_to_wear"]
     assert run(project, "undo", "--yes") == 0
     assert snapshot(project / "data") == after_add
 
@@ -148,7 +148,7 @@ def test_move_then_undo_restores_the_files_exactly(project: Path) -> None:
 def test_undo_refuses_when_the_file_changed_since(project: Path, capsys: pytest.CaptureFixture) -> None:
     """Undoing would throw away a later hand edit: refused, nothing changes."""
     run(project, "add-examples", "--faq", "exercise_after", "--example", "can I go skiing after IMS")
-    nlu = project / "data" / "nlu.yml"
+    nlu = project / "data" / "faq.yml"
     nlu.write_text(nlu.read_text() + "# a hand edit\n")
     before = snapshot(project)
     assert run(project, "undo", "--yes") == 2
@@ -160,7 +160,7 @@ def test_list_shows_counts_and_answers(project: Path, capsys: pytest.CaptureFixt
     """Every FAQ with its example and test counts and (the start of) its answer."""
     assert run(project, "list") == 0
     out = capsys.readouterr().out
-    examples = read(project / "data" / "nlu.yml")
+    examples = read(project / "data" / "faq.yml")
     for key in ("exercise_after", "vs_acupuncture", "what_is_dry_needling"):
         assert f"{key}   {len(examples['faq/' + key])} examples" in out
     assert "avoid high-impact or strenuous activities" in out
@@ -233,7 +233,7 @@ def test_bad_input_changes_nothing(project: Path, case: str, capsys: pytest.Capt
     args, message = BAD_INPUT[case]
     if "{all_exercise}" in args:
         listing = project / "all.txt"
-        listing.write_text("\n".join(read(project / "data" / "nlu.yml")["faq/exercise_after"]))
+        listing.write_text("\n".join(read(project / "data" / "faq.yml")["faq/exercise_after"]))
         args = [str(listing) if a == "{all_exercise}" else a for a in args]
     before = snapshot(project)
     assert run(project, *args) == 2
@@ -256,7 +256,7 @@ def write_csv(path: Path, rows: List[Dict[str, str]], delimiter: str = ",") -> P
 
 
 def test_import_adds_labelled_rows_to_the_right_files(project: Path, capsys: pytest.CaptureFixture) -> None:
-    """FAQ keys go to data/nlu.yml, out_of_scope to data/out_of_scope.yml; blanks skipped."""
+    """FAQ keys go to data/faq.yml, out_of_scope to data/out_of_scope.yml; blanks skipped."""
     path = write_csv(project / "labelled.csv", [
         {"question": "can I go skating the day after IMS", "label": "exercise_after", "times_asked": "3"},
         {"question": "do you validate parking", "label": "Out of scope", "times_asked": "2"},
@@ -265,7 +265,7 @@ def test_import_adds_labelled_rows_to_the_right_files(project: Path, capsys: pyt
         {"question": "asdfgh", "label": "skip", "times_asked": "1"},
     ], delimiter=";")
     assert run(project, "import-questions", str(path)) == 0
-    nlu = read(project / "data" / "nlu.yml")
+    nlu = read(project / "data" / "faq.yml")
     assert nlu["faq/exercise_after"][-1] == "can I go skating the day after IMS"
     assert nlu["faq/vs_acupuncture"][-1] == "is needling like accupuncture"
     assert read(project / "data" / "out_of_scope.yml")["out_of_scope"][-1] == "do you validate parking"

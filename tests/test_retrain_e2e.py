@@ -173,7 +173,7 @@ def test_questions_round_trip_through_the_real_server(copy: Path) -> None:
         writer.writerows(rows)
     result = make(copy, "questions-import", "CSV=results/questions.csv")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert CLOTHES in examples(copy / "data" / "nlu.yml")["faq/what_to_wear"]
+    assert CLOTHES in examples(copy / "data" / "faq.yml")["faq/what_to_wear"]
     assert INSURANCE in examples(copy / "data" / "out_of_scope.yml")["out_of_scope"]
 
 
@@ -204,7 +204,7 @@ def test_examples_moved_to_the_wrong_faq_are_refused(copy: Path, live: Stack) ->
     """Most exercise questions given to vs_acupuncture: refused, current model kept, undo works."""
     model = copy / MODEL_FILE
     served, data_before = digest(model), {p.name: p.read_bytes() for p in (copy / "data").glob("*.yml")}
-    exercise = examples(copy / "data" / "nlu.yml")["faq/exercise_after"]
+    exercise = examples(copy / "data" / "faq.yml")["faq/exercise_after"]
     listing = copy / "wrong.txt"
     listing.write_text("\n".join(exercise[3:]))
     cli(copy, "move", "--to", "vs_acupuncture", "--file", str(listing), "--yes")

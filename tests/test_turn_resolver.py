@@ -7,16 +7,16 @@ import re
 from typing import List
 
 import pytest
-from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.turn_resolver import Match, conversation_topic, question_parts
+from retrain.trainingdata import nlu_training_data
 from tests.conftest import PROJECT
 
 
 def training_data() -> TrainingData:
     """The NLU training data of data/, as `rasa train` reads it."""
-    return TrainingDataImporter.load_from_dict(training_data_paths=[str(PROJECT / "data")]).get_nlu_data()
+    return nlu_training_data(PROJECT / "data")
 
 
 @pytest.fixture(scope="module")
