@@ -4,12 +4,14 @@ answering only (components/speedups/lean_classifiers.py), and Rasa's own with ot
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
-from typing import Iterator, List, Optional, Type
+from typing import Dict, Iterator, List, Optional, Type
 
 import numpy as np
 import pytest
 import tensorflow as tf
+import yaml
 from keras.engine import data_adapter
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -18,7 +20,7 @@ from rasa.nlu.classifiers.diet_classifier import DIET, DIETClassifier
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
     CountVectorsFeaturizer,
 )
-from rasa.nlu.selectors.response_selector import DIET2BOW, DIET2DIET
+from rasa.nlu.selectors.response_selector import DIET2BOW, DIET2DIET, ResponseSelector
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -29,7 +31,8 @@ from components.speedups.lean_classifiers import (
     LeanResponseSelector,
     tf_data_autotuning_off,
 )
-from tests.conftest import MODEL
+from retrain.trainingdata import nlu_training_data
+from tests.conftest import MODEL, PROJECT
 
 
 @pytest.mark.parametrize("component", [LeanDIETClassifier, LeanResponseSelector])
@@ -166,3 +169,63 @@ def test_other_versions_train_the_stock_way(tmp_path: Path, other_versions: None
     rasa = trained_weights(DIETClassifier, tmp_path, 0)
     for a, b in zip(stock, rasa, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def real_pipeline_models(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
+    """The project's pipeline (spaCy tokens, MiniLM, word and character counts) trained on
+    every fourth example of data/, a few epochs: once with the lean classifiers, once with
+    Rasa's own DIETClassifier and ResponseSelector in their place."""
+    from rasa.model_training import train_nlu
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
+
+    tmp = tmp_path_factory.mktemp("real-pipeline")
+    data = nlu_training_data(PROJECT / "data")
+    RasaYAMLWriter().dump(tmp / "nlu.yml", TrainingData(data.intent_examples[::4], responses=data.responses))
+    config = yaml.safe_load((PROJECT / "config.yml").read_text(encoding="utf-8"))
+    last = next(i for i, c in enumerate(config["pipeline"]) if "ResponseSelector" in c["name"])
+    lean = config["pipeline"][: last + 1]
+    for component in lean:
+        if "Lean" in component["name"]:
+            component["epochs"] = 3
+    stock = [{**c, "name": STOCK.get(c["name"], c["name"])} for c in lean]
+    models = {}
+    cwd = os.getcwd()
+    os.chdir(PROJECT)  # config.yml's spaCy pipeline path is relative
+    try:
+        for name, pipeline in (("lean", lean), ("stock", stock)):
+            path = tmp / f"{name}.yml"
+            path.write_text(yaml.safe_dump({**config, "pipeline": pipeline}), encoding="utf-8")
+            models[name] = Path(train_nlu(str(path), str(tmp / "nlu.yml"), str(tmp), fixed_model_name=name))
+    finally:
+        os.chdir(cwd)
+    return models
+
+
+STOCK = {
+    "components.speedups.lean_classifiers.LeanDIETClassifier": "DIETClassifier",
+    "components.speedups.lean_classifiers.LeanResponseSelector": "ResponseSelector",
+}
+
+
+@pytest.mark.parametrize(
+    ("lean", "stock"), [(LeanDIETClassifier, DIETClassifier), (LeanResponseSelector, ResponseSelector)]
+)
+def test_on_the_real_pipeline_the_lean_classifiers_learn_rasas_weights(
+    real_pipeline_models: Dict[str, Path], tmp_path: Path,
+    lean: Type[DIETClassifier], stock: Type[DIETClassifier],
+) -> None:
+    """Trained on the encoder's and the counts' features of the real pipeline, and loaded
+    for answering, each lean classifier holds exactly the weights Rasa's own learns."""
+    weights = []
+    for name, component in (("lean", lean), ("stock", stock)):
+        storage, metadata = LocalModelStorage.from_model_archive(tmp_path / name, real_pipeline_models[name])
+        node = next(n for n in metadata.predict_schema.nodes.values() if n.uses is component)
+        config = {**component.get_default_config(), **node.config}
+        context = ExecutionContext(metadata.predict_schema, metadata.model_id)
+        loaded = component.load(config, storage, node.resource, context)
+        assert loaded.model is not None
+        weights.append(loaded.model.get_weights())
+    assert len(weights[0]) == len(weights[1]) > 0
+    for ours, theirs in zip(*weights, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
