@@ -72,15 +72,23 @@ def test_concurrent_conversations_are_spread_answered_and_kept(stack: Stack) -> 
 
 
 def test_one_conversation_stays_in_order_across_workers(stack: Stack) -> None:
-    """Each message is a new connection that either worker may take; the order holds."""
+    """Each message is a new connection that either worker may take: the worker that
+    answered each one (the one whose CPU time went up most) is recorded, both answered
+    some, and the conversation holds every message in order."""
     sender = "one-by-one"
-    for text in TURNS:
+    turns = TURNS * 3
+    pids = workers(stack)
+    answered_by = []
+    for text in turns:
+        before = {pid: cpu_seconds(pid) for pid in pids}
         stack.send(sender, text, timeout=120)
+        answered_by.append(max(pids, key=lambda pid: cpu_seconds(pid) - before[pid]))
+    assert set(answered_by) == set(pids), answered_by
     with sqlite3.connect(Path(stack.env["TRACKER_DB"])) as db:
         said = [row[0] for row in db.execute(
             "select json_extract(data, '$.text') from events "
             "where sender_id = ? and type_name = 'user' order by id", (sender,))]
-    assert said == TURNS
+    assert said == turns
 
 
 def test_socketio_takes_websockets_only(stack: Stack) -> None:
