@@ -8,17 +8,18 @@
 # installing what they need (TEST_DEPS). Included by the main Makefile (-include mk/*.mk).
 .PHONY: web-deps web-browser test-web serve-web screenshots
 
-WEB_WIDGET := web/node_modules/rasa-webchat/lib/index.js
+WEB_WIDGET := web/build/rasa-webchat.js
 CHROMIUM ?= /usr/bin/chromium
 # Chromium's own packages, plus a font so pages render the same on a bare machine.
 CHROMIUM_PACKAGES := chromium fonts-dejavu-core
 
 web-deps: $(WEB_WIDGET)
 
-$(WEB_WIDGET): web/package.json web/package-lock.json web/.npmrc
+# npm ci, then the bundle as the page serves it (web/widget.py: checks the pinned version).
+$(WEB_WIDGET): web/package.json web/package-lock.json web/.npmrc web/widget.py
 	@command -v npm >/dev/null || { echo "error: npm not found: install Node.js and npm (e.g. apt-get install npm)" >&2; exit 1; }
 	cd web && npm ci
-	@touch $@
+	python3 -m web.widget
 
 web-browser: $(CHROMIUM)
 

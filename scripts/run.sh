@@ -71,7 +71,7 @@ else
 
   # The clinic's page with the chat widget (web/serve.py), on 127.0.0.1 unless WEB_HOST says.
   WEB_PORT=${WEB_PORT:-8080}
-  if [ -f web/node_modules/rasa-webchat/lib/index.js ]; then
+  if [ -f web/build/rasa-webchat.js ]; then
     supervise "page server" .venv/bin/python -m web.serve --host "${WEB_HOST:-127.0.0.1}" --port "$WEB_PORT"
     echo "Clinic page with the chat widget at http://localhost:$WEB_PORT/"
     case " $CORS_ORIGINS " in

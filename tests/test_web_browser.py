@@ -34,7 +34,7 @@ from core.clinic import phone_to_tel_uri
 from tests.conftest import MODEL, PROJECT
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-WIDGET_JS = PROJECT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js"
+WIDGET_JS = PROJECT / "web" / "build" / "rasa-webchat.js"
 SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR", PROJECT / "build" / "screenshots"))
 BIN = Path(sys.executable).parent
 CHROMIUM_ARGS = [

@@ -15,16 +15,22 @@ from channels.socketio import SocketIOChannel, parse_origins, quick_reply
 from core.clinic import Clinic
 from tests.conftest import PROJECT
 from web.serve import (
-    SOCKETIO_OPTIONS,
-    SOCKETIO_WEBSOCKET_ONLY,
     WIDGET_JS,
     PageConfig,
     Site,
     config_script,
     content_security_policy,
-    local_widget,
     make_server,
     render_page,
+)
+from web.widget import (
+    SOCKETIO_OPTIONS,
+    SOCKETIO_WEBSOCKET_ONLY,
+    SOURCE,
+    WIDGET_VERSION,
+    WidgetError,
+    build,
+    local_widget,
 )
 
 CLINIC = Clinic(name="Needle & <Co>", phone="(780) 761-3777", address='10 "Main" St')
@@ -121,16 +127,27 @@ def test_widget_loses_its_remote_font_import() -> None:
     assert local_widget(bundle + SOCKETIO_OPTIONS) == b'a=""' + SOCKETIO_WEBSOCKET_ONLY
 
 
-def test_the_pinned_widget_connects_over_websocket_only() -> None:
-    """Any of the Rasa server's workers can hold the connection: no long-polling session."""
-    bundle = WIDGET_JS.read_bytes()
-    served = local_widget(bundle)
+def test_the_served_widget_is_the_pinned_one_on_websocket_only() -> None:
+    """Built by `make web-deps`: any of the Rasa server's workers can hold the connection."""
+    served = WIDGET_JS.read_bytes()
+    assert served == local_widget(SOURCE.read_bytes())
     assert served.count(b'transports:["websocket"]') == 2 and SOCKETIO_OPTIONS not in served
 
 
 def test_an_unknown_widget_bundle_is_refused() -> None:
-    with pytest.raises(ValueError, match="socket.io options"):
+    with pytest.raises(WidgetError, match="socket.io options"):
         local_widget(b"var WebChat={};")
+
+
+def test_another_widget_version_is_refused_at_install(tmp_path: Path) -> None:
+    """The build checks the version its changes were written for."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "index.js").write_bytes(SOCKETIO_OPTIONS)
+    (tmp_path / "package.json").write_text('{"version": "1.0.2"}', encoding="utf-8")
+    with pytest.raises(WidgetError, match="1.0.2"):
+        build(tmp_path, tmp_path / "out.js")
+    (tmp_path / "package.json").write_text(f'{{"version": "{WIDGET_VERSION}"}}', encoding="utf-8")
+    assert build(tmp_path, tmp_path / "out.js").read_bytes() == SOCKETIO_WEBSOCKET_ONLY
 
 
 def test_server_serves_the_page_config_widget_and_static_files(server: str) -> None:

@@ -6,8 +6,7 @@ A small static server (standard library only) for `make run`. It serves:
   environment (`.env`: CLINIC_NAME, CLINIC_PHONE, CLINIC_ADDRESS) filled in, escaped;
 - `/config.js`: what the widget needs (the Rasa server's URL, the clinic's name);
 - `/static/<file>`: the page's own CSS, JavaScript and images;
-- `/vendor/rasa-webchat.js`: the chat widget, from `web/node_modules` (`make web-deps`),
-  without the CSS `@import` of a web font from a CDN that its bundle carries.
+- `/vendor/rasa-webchat.js`: the chat widget as `make web-deps` built it (web/widget.py).
 
 Nothing else is served (no directory listing, no path from the request touches the
 disk), and every response carries a Content-Security-Policy that only runs this
@@ -23,7 +22,6 @@ import html
 import json
 import logging
 import os
-import re
 import sys
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -34,13 +32,14 @@ from urllib.parse import urlsplit
 
 from core.clinic import Clinic, load_clinic
 from core.settings import env_int, env_str
+from web.widget import BUILT
 
 logger = logging.getLogger("web.serve")
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 PAGE_TEMPLATE = STATIC_DIR / "index.html"
-WIDGET_JS = WEB_DIR / "node_modules" / "rasa-webchat" / "lib" / "index.js"
+WIDGET_JS = BUILT
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -55,17 +54,6 @@ CONTENT_TYPES = {
     ".ico": "image/x-icon",
 }
 COMPRESSIBLE = (".html", ".js", ".css", ".svg")
-# rasa-webchat's CSS starts with `@import url(https://fonts.googleapis.com/...)`: the
-# page uses its own fonts and loads nothing from other hosts.
-REMOTE_CSS_IMPORT = re.compile(rb"@import url\(https?://[^)]*\);")
-# rasa-webchat opens its socket.io connection with long-polling first, then upgrades to a
-# WebSocket. The Rasa server runs several worker processes (SANIC_WORKERS), and a polling
-# session lives in one of them only, so the widget connects over WebSocket alone: one
-# connection, held by one worker. (Its `protocolOptions` setting never reaches socket.io.)
-SOCKETIO_OPTIONS = b"socketio:function(e,t,n){var r=n?{path:n}:{}"
-SOCKETIO_WEBSOCKET_ONLY = (
-    b'socketio:function(e,t,n){var r=n?{path:n,transports:["websocket"]}:{transports:["websocket"]}'
-)
 
 
 @dataclass(frozen=True)
@@ -168,13 +156,6 @@ def content_security_policy(config: PageConfig) -> str:
     )
 
 
-def local_widget(bundle: bytes) -> bytes:
-    """The widget's bundle without its CSS imports from other hosts, on WebSocket only."""
-    if bundle.count(SOCKETIO_OPTIONS) != 1:
-        raise ValueError("the chat widget's socket.io options were not found: another rasa-webchat?")
-    return REMOTE_CSS_IMPORT.sub(b"", bundle).replace(SOCKETIO_OPTIONS, SOCKETIO_WEBSOCKET_ONLY)
-
-
 @dataclass(frozen=True)
 class Resource:
     """One file the site serves, ready to send."""
@@ -212,7 +193,7 @@ class Site:
         self.resources: Dict[str, Resource] = {
             "/": Resource.make(page.encode("utf-8"), ".html"),
             "/config.js": Resource.make(config_script(config).encode("utf-8"), ".js"),
-            "/vendor/rasa-webchat.js": Resource.make(local_widget(widget_js.read_bytes()), ".js"),
+            "/vendor/rasa-webchat.js": Resource.make(widget_js.read_bytes(), ".js"),
         }
         for path in sorted(static_dir.iterdir()):
             if path.is_file() and path.name != PAGE_TEMPLATE.name and path.suffix in CONTENT_TYPES:
