@@ -1,4 +1,7 @@
-"""Delete conversations older than the retention period from the tracker store.
+"""Delete conversations older than the retention period, or one on request, from the tracker store.
+
+`make forget SENDER=<conversation id>` deletes every session of one patient's
+conversation (a request under the Health Information Act), and says how many events.
 
 `make purge` runs it with the settings of `.env`: `RETENTION_DAYS` (default 30) and the
 tracker store of `endpoints.yml` (the SQLite file `TRACKER_DB`, or any SQL database).
@@ -128,13 +131,69 @@ def purge(url: Any, days: int, now: Optional[float] = None, dry_run: bool = Fals
     return result
 
 
+MAX_SENDER_CHARS = 128  # as the channels accept conversation ids (core/limits.py)
+
+
+def check_conversation_id(sender: Optional[str]) -> str:
+    """A conversation id as the channels accept it: 1-128 printable characters."""
+    if not sender or not sender.strip():
+        raise ValueError("give the conversation's id: make forget SENDER=<conversation id>")
+    if len(sender) > MAX_SENDER_CHARS or not sender.isprintable():
+        raise ValueError(f"a conversation id is 1-{MAX_SENDER_CHARS} printable characters")
+    return sender
+
+
+def forget(url: Any, sender: str, dry_run: bool = False) -> int:
+    """Delete every event (every session) of conversation `sender`; how many there were."""
+    engine = sa.create_engine(url)
+    try:
+        if not sa.inspect(engine).has_table(EVENTS_TABLE):
+            return 0
+        events = sa.Table(EVENTS_TABLE, sa.MetaData(), autoload_with=engine)
+        condition = events.c.sender_id == sender
+        with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA secure_delete = ON")
+            if dry_run:
+                return connection.execute(
+                    sa.select(sa.func.count()).select_from(events).where(condition)
+                ).scalar_one()
+            return connection.execute(events.delete().where(condition)).rowcount
+    finally:
+        engine.dispose()
+
+
+def forget_main(url: Any, sender: Optional[str], dry_run: bool) -> int:
+    """`make forget`: one patient's conversation, on request."""
+    try:
+        sender = check_conversation_id(sender)
+    except ValueError as error:
+        print(f"error: {error}; nothing deleted", file=sys.stderr)
+        return 2
+    count = forget(url, sender, dry_run=dry_run)
+    if count == 0:
+        print(f"error: no conversation with the id {sender!r}: nothing deleted", file=sys.stderr)
+        return 1
+    verb = "Would delete" if dry_run else "Deleted"
+    print(f"{verb} {count} events of conversation {sender!r} (all its sessions).")
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Purge with the settings of the environment (`scripts/env.sh` loads `.env`)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, help="retention in days (default: RETENTION_DAYS, else 30)")
     parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
     parser.add_argument("--endpoints", default="endpoints.yml")
+    parser.add_argument(
+        "--forget", action="store_true",
+        help="delete one conversation instead: its id in FORGET_SENDER (make forget SENDER=...)",
+    )
     args = parser.parse_args(argv)
+    if args.forget:
+        sender = os.environ.get("FORGET_SENDER")
+        url = tracker_store_url(args.endpoints)
+        return forget_main(url, sender, args.dry_run)
     try:
         days = args.days if args.days is not None else retention_days(os.environ.get("RETENTION_DAYS"))
         if days <= 0:

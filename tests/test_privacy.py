@@ -110,3 +110,35 @@ def test_secrets_stay_out_of_the_repository() -> None:
     assert example["RASA_API_TOKEN"] == ""
     assert example["RETENTION_DAYS"] == "30"
     assert example["MAX_MESSAGE_CHARS"] and example["MAX_REQUEST_BYTES"]
+
+
+def make_forget(tmp_path: Path, sender: str) -> subprocess.CompletedProcess:
+    """`make forget SENDER=...` itself, on the test's tracker store."""
+    env = {**os.environ, "TRACKER_DB": str(tmp_path / "tracker.db")}
+    return subprocess.run(
+        ["make", "--no-print-directory", "forget", f"SENDER={sender}"], cwd=PROJECT, env=env,
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_make_forget_deletes_one_conversation_whole(store: SQLTrackerStore, tmp_path: Path) -> None:
+    """Every session of that patient goes, and says how many events; the others stay."""
+    result = make_forget(tmp_path, "returning")
+    assert result.returncode == 0, result.stderr
+    assert "Deleted 12 events of conversation 'returning'" in result.stdout
+    assert stored_texts(store, "returning") == []
+    assert stored_texts(store, "old") == ["old-patient-secret"]
+    assert stored_texts(store, "recent") == ["recent-question"]
+    store.engine.dispose()
+    assert b"returning-new" not in (tmp_path / "tracker.db").read_bytes()
+
+
+@pytest.mark.parametrize("sender", ["", "nobody", "x" * 200, "a'; drop table events; --"])
+def test_make_forget_refuses_bad_or_unknown_ids_and_deletes_nothing(
+    store: SQLTrackerStore, tmp_path: Path, sender: str
+) -> None:
+    result = make_forget(tmp_path, sender)
+    assert result.returncode != 0 and "nothing deleted" in result.stderr
+    for patient, texts in {"old": ["old-patient-secret"], "recent": ["recent-question"],
+                           "returning": ["returning-old-secret", "returning-new"]}.items():
+        assert stored_texts(store, patient) == texts
