@@ -31,6 +31,8 @@ SKIP_LABELS = {"", "skip", "-", "?", "no", "none", "ignore", "n/a"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
+# Rasa's SQL tracker store, and the project's one that masks identifiers (same tables)
+SQL_STORES = {"sql", "stores.masking_tracker_store.maskingsqltrackerstore"}
 
 def handoff_intents() -> Set[str]:
     """The intents that end in the phone hand-off (core.handoff)."""
@@ -167,12 +169,13 @@ def tracker_store(project: Project) -> Any:
         )
     dialect = str(endpoint.kwargs.get("dialect", "")).lower()
     db = endpoint.kwargs.get("db")
-    if str(endpoint.type).upper() == "SQL" and dialect.startswith("sqlite") and db:
+    sql = str(endpoint.type).lower() in SQL_STORES
+    if sql and dialect.startswith("sqlite") and db:
         if not Path(db).exists():
             raise UserError(
                 f"No conversations yet: the conversation database {db} (TRACKER_DB) does not exist."
             )
-    if str(endpoint.type).upper() == "SQL":
+    if sql:
         check_reachable(endpoint)
     domain_file = project.root / "domain.yml"
     domain = Domain.load(str(domain_file)) if domain_file.exists() else Domain.empty()

@@ -34,6 +34,8 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 import sqlalchemy as sa  # noqa: E402
 
 DEFAULT_RETENTION_DAYS = 30
+# Rasa's SQL tracker store, and ours that masks identifiers (same tables)
+SQL_STORES = {"sql", "stores.masking_tracker_store.maskingsqltrackerstore"}
 EVENTS_TABLE = "events"
 SESSION_START = "action_session_start"
 
@@ -68,7 +70,7 @@ def tracker_store_url(endpoints: str) -> Any:
         from rasa.utils.endpoints import read_endpoint_config
 
     config = read_endpoint_config(endpoints, "tracker_store")
-    if config is None or str(config.type).lower() != "sql":
+    if config is None or str(config.type).lower() not in SQL_STORES:
         raise SystemExit(f"{endpoints} has no SQL tracker_store: nothing to purge.")
     keys = ("dialect", "port", "db", "username", "password", "query")
     kwargs = {key: config.kwargs[key] for key in keys if config.kwargs.get(key) is not None}

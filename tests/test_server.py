@@ -69,3 +69,14 @@ def test_conversations_are_kept_in_sqlite(stack: Stack) -> None:
             ("patient-stored",),
         ).fetchone()
     assert rows[0] == 1
+
+
+
+def test_a_phone_number_in_a_message_is_masked_in_storage(stack: Stack) -> None:
+    """The store holds `[phone]`, never the patient's number; the clinic's number stays."""
+    stack.send("patient-number", "Please call me back, my number is 780-555-0199")
+    with sqlite3.connect(Path(stack.env["TRACKER_DB"])) as db:
+        stored = " ".join(row[0] for row in db.execute(
+            "select data from events where sender_id = ?", ("patient-number",)))
+    assert "555-0199" not in stored and "[phone]" in stored
+    assert "761-3777" in stored
