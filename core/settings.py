@@ -48,7 +48,7 @@ def apply_offline_env() -> None:
 def load_env(project: Path = PROJECT) -> None:
     """Put the project's `.env` into the environment, once; variables already set win.
 
-    The defaults in code are those documented in `.env.example` (a test compares them).
+    The defaults in code are those documented in `.env.example` (tests/test_core.py).
     """
     global _loaded
     if _loaded:
