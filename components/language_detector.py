@@ -4,11 +4,12 @@ The assistant answers in English only. A message written in another language get
 intent `other_language` and a `language` entity (ISO 639-1 code), and the domain's
 `utter_other_language` says so in that language, with the phone number and 911.
 
-Detection is Lingua's (`lingua-language-detector`: its models ship inside the package,
-nothing is downloaded), limited to the languages of `LANGUAGES`. Short English with typos
-or slang can look foreign to any detector, so a Latin-script message counts as foreign
-only when Lingua is sure and English is unlikely, and, unless Lingua is very sure, only
-when the English classifiers did not understand it either. The clinic's own terms
+Detection is langid.py's (`py3langid`: its model ships inside the package, nothing is
+downloaded; about 75 MB in memory where Lingua's models took 250 MB per Rasa process),
+limited to the languages of `LANGUAGES`. Short English with typos or slang can look
+foreign to any detector, so a Latin-script message counts as foreign only when the
+detector is sure and English is unlikely, and, unless it is very sure, only when the
+English classifiers did not understand it either. The clinic's own terms
 (dry needling, IMS, acupuncture, trigger point), which patients keep in English, are left
 out before detecting.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -32,10 +34,7 @@ from components.parse_output import set_intent
 OTHER_LANGUAGE = "other_language"
 LANGUAGE_ENTITY = "language"
 # Languages told apart; the domain has replies for most of them, the rest get the English one.
-LANGUAGES = (
-    "ENGLISH", "FRENCH", "SPANISH", "PORTUGUESE", "TAGALOG", "VIETNAMESE", "GERMAN",
-    "ITALIAN", "PUNJABI", "HINDI", "CHINESE", "ARABIC", "URDU",
-)
+LANGUAGES = ("en", "fr", "es", "pt", "tl", "vi", "de", "it", "pa", "hi", "zh", "ar", "ur")
 # Intents that mean "not understood": a foreign message usually ends up in one of them.
 NOT_UNDERSTOOD = {"nlu_fallback", "out_of_scope", OTHER_LANGUAGE}
 CLINIC_TERMS = re.compile(
@@ -48,15 +47,14 @@ WORD = re.compile(r"[^\W\d_]+")
 
 @functools.lru_cache(maxsize=1)
 def detector() -> Any:
-    """One Lingua detector per process, its models loaded at once (not on the first message)."""
-    from lingua import Language, LanguageDetectorBuilder
+    """One langid.py identifier per process, with probabilities, limited to `LANGUAGES`."""
+    import py3langid
+    from py3langid.langid import LanguageIdentifier
 
-    languages = [getattr(Language, name) for name in LANGUAGES]
-    return (
-        LanguageDetectorBuilder.from_languages(*languages)
-        .with_preloaded_language_models()
-        .build()
-    )
+    model = Path(py3langid.__file__).parent / "data" / "model.npz.xz"
+    identifier = LanguageIdentifier.from_modelpath(model, norm_probs=True)
+    identifier.set_languages(list(LANGUAGES))
+    return identifier
 
 
 def non_latin_share(text: str) -> float:
@@ -73,10 +71,7 @@ def detect(text: str, understood: bool, settings: Dict[str, float]) -> Optional[
 
     `understood`: whether the English classifiers found a confident intent.
     """
-    scores = {
-        value.language.iso_code_639_1.name.lower(): value.value
-        for value in detector().compute_language_confidence_values(CLINIC_TERMS.sub(" ", text))
-    }
+    scores = {language: float(p) for language, p in detector().rank(CLINIC_TERMS.sub(" ", text))}
     if not scores:
         return None
     top = max(scores, key=scores.__getitem__)
@@ -104,14 +99,15 @@ class LanguageDetector(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        """Thresholds on Lingua's confidence (0-1) for Latin-script messages."""
+        """Thresholds on the detector's probability (0-1) for Latin-script messages."""
         return {
             # fewer words than this (clinic terms left out) are never called foreign
             "min_words": 2,
             # English at or above this confidence: English
             "max_english": 0.1,
-            # foreign when the English classifiers understood nothing
-            "likely": 0.5,
+            # foreign when the English classifiers understood nothing (gibberish scores
+            # up to about 0.7 for some language)
+            "likely": 0.8,
             # foreign even when they found a confident intent
             "sure": 0.9,
         }
