@@ -59,6 +59,9 @@ def test_no_page_question_of_the_training_data_is_off_page(off_page: List[re.Pat
         "who should not get dry needling",
         "can I work out before my appointment?",
         "is it the same as cupping",
+        "how often can I get dry needling?",
+        "can I get it again next week?",
+        "what other options are there besides needling",
     ],
 )
 def test_questions_the_page_does_not_answer_are_off_page(
