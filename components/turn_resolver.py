@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Optional, Set, Type
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -403,7 +403,7 @@ class TurnResolver(GraphComponent):
             return
         self._suggest(message)
 
-    def _part_answer(self, match: Match, sure: set) -> Optional[str]:
+    def _part_answer(self, match: Match, sure: Set[Optional[str]]) -> Optional[str]:
         """A part's answer: clear of the next answer by the margin, or, if not, the answer
         another part clearly has ("what are trigger points and why do they hurt?")."""
         threshold = float(self.config["part_threshold"])

@@ -39,7 +39,7 @@ CONFIG = PageConfig(clinic=CLINIC, rasa_url="http://localhost:5005")
 
 @pytest.fixture()
 def site(tmp_path: Path) -> Site:
-    """A site with a small page template and a stand-in widget bundle."""
+    """A site with a small page template and a stand-in built widget bundle."""
     static = tmp_path / "static"
     static.mkdir()
     (static / "index.html").write_text(
@@ -49,9 +49,9 @@ def site(tmp_path: Path) -> Site:
     )
     (static / "clinic.css").write_text("body { color: black }", "utf-8")
     (static / "notes.txt").write_text("not served", "utf-8")
-    widget = tmp_path / "index.js"
-    widget.write_bytes(b'x="@import url(https://fonts.example/css?f=Inter);";var WebChat={};'
-                       + SOCKETIO_OPTIONS)
+    widget = tmp_path / "rasa-webchat.js"  # as `make web-deps` builds it
+    widget.write_bytes(local_widget(b'x="@import url(https://fonts.example/css?f=Inter);";var WebChat={};'
+                                    + SOCKETIO_OPTIONS))
     return Site(CONFIG, static_dir=static, widget_js=widget)
 
 
@@ -163,6 +163,7 @@ def test_server_serves_the_page_config_widget_and_static_files(server: str) -> N
 
     status, _, body = fetch(server + "/vendor/rasa-webchat.js")
     assert status == 200 and b"var WebChat" in body and b"@import" not in body
+    assert SOCKETIO_WEBSOCKET_ONLY in body
 
     status, _, body = fetch(server + "/static/clinic.css")
     assert status == 200 and body == b"body { color: black }"
