@@ -368,18 +368,19 @@ class TurnResolver(GraphComponent):
         parts = question_parts(text)
         if parts != [text]:
             matches = list(map(self.match, self._encode(parts)))
-            sure = {m.answer(threshold, margin) for m in matches}
+            off_page = [self.off_page_topic(part) for part in parts]
+            clear = [m.answer(threshold, margin) for m in matches]
             outcomes = [
-                HANDOFF if self.off_page_topic(part) else self._part_answer(match, sure) or HANDOFF
-                for part, match in zip(parts, matches, strict=True)
+                HANDOFF if topic else self._part_answer(match, answer, set(clear)) or HANDOFF
+                for topic, match, answer in zip(off_page, matches, clear, strict=True)
             ]
             answers = list(dict.fromkeys(o for o in outcomes if o != HANDOFF))
             if len(answers) >= 2 or (answers and HANDOFF in outcomes):
                 self._set_parts(message, outcomes)
                 return
-            if len(parts) == 1 and intent in (FALLBACK, MULTI_QUESTION) and not self.off_page_topic(parts[0]):
+            if len(parts) == 1 and intent in (FALLBACK, MULTI_QUESTION) and not off_page[0]:
                 # a story ending in one question: that question, as sure as a whole message
-                alone = self.match(self._encode(parts)[0]).answer(float(self.config["threshold"]))
+                alone = matches[0].answer(float(self.config["threshold"]))
                 answers = [alone] if alone else []
             if len(answers) == 1 and intent in (FALLBACK, MULTI_QUESTION):
                 set_answer(message, answers[0], threshold)
@@ -403,14 +404,15 @@ class TurnResolver(GraphComponent):
             return
         self._suggest(message)
 
-    def _part_answer(self, match: Match, sure: Set[Optional[str]]) -> Optional[str]:
-        """A part's answer: clear of the next answer by the margin, or, if not, the answer
-        another part clearly has ("what are trigger points and why do they hurt?")."""
-        threshold = float(self.config["part_threshold"])
-        clear = match.answer(threshold, float(self.config["part_margin"]))
+    def _part_answer(
+        self, match: Match, clear: Optional[str], sure: Set[Optional[str]]
+    ) -> Optional[str]:
+        """A part's answer: `clear` (its answer clear of the next by the margin), or, if
+        none, the answer another part clearly has ("what are trigger points and why do
+        they hurt?")."""
         if clear:
             return clear
-        close = match.answer(threshold)
+        close = match.answer(float(self.config["part_threshold"]))
         return close if close in sure else None
 
     def _near_copy(self, message: Message) -> bool:
