@@ -7,8 +7,13 @@ whichever worker takes it. Real servers on free loopback ports.
 
 from __future__ import annotations
 
+import http.client
+import itertools
+import json
 import os
 import sqlite3
+import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -71,24 +76,86 @@ def test_concurrent_conversations_are_spread_answered_and_kept(stack: Stack) -> 
     assert all(seconds > 0.1 * total for seconds in used.values()), used
 
 
+def accepted_by(stack: Stack, client_port: int, pids: List[int], timeout: float = 30) -> int:
+    """The worker holding the server end of the loopback connection from `client_port`."""
+    ends = (f":{stack.rasa_port:04X} ", f":{client_port:04X} ")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for row in Path(table).read_text().splitlines()[1:]:
+                fields = row.split()
+                if (fields[1] + " ").endswith(ends[0]) and (fields[2] + " ").endswith(ends[1]):
+                    owner = socket_owner(fields[9], pids)
+                    if owner:
+                        return owner
+        time.sleep(0.01)
+    raise AssertionError(f"no worker accepted the connection from port {client_port}")
+
+
+def socket_owner(inode: str, pids: List[int]) -> int:
+    """The process among `pids` with the socket `inode` open; 0 if none (not accepted yet)."""
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return pid
+            except OSError:
+                continue
+    return 0
+
+
+def send_attributed(stack: Stack, sender: str, text: str, pids: List[int]) -> int:
+    """Send one message on a new connection; the worker that took it.
+
+    The request's headers go first and its body only once the accepting worker is
+    found, so the worker cannot answer before it is seen."""
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", stack.rasa_port, timeout=120)
+    try:
+        connection.putrequest("POST", "/webhooks/rest/webhook")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders()
+        worker = accepted_by(stack, connection.sock.getsockname()[1], pids)
+        connection.send(body)
+        reply = connection.getresponse()
+        assert reply.status == 200, reply.status
+        reply.read()
+    finally:
+        connection.close()
+    return worker
+
+
 def test_one_conversation_stays_in_order_across_workers(stack: Stack) -> None:
-    """Each message is a new connection that either worker may take: the worker that
-    answered each one (the one whose CPU time went up most) is recorded, both answered
-    some, and the conversation holds every message in order."""
-    sender = "one-by-one"
-    turns = TURNS * 3
-    pids = workers(stack)
-    answered_by = []
-    for text in turns:
-        before = {pid: cpu_seconds(pid) for pid in pids}
-        stack.send(sender, text, timeout=120)
-        answered_by.append(max(pids, key=lambda pid: cpu_seconds(pid) - before[pid]))
-    assert set(answered_by) == set(pids), answered_by
+    """Each message is a new connection that either worker may take. While other
+    patients keep the workers busy, one patient writes until each worker has taken at
+    least two of its messages; the conversation holds every message in order."""
+    sender, pids, said_to = "one-by-one", workers(stack), []
+    answered_by: List[int] = []
+    busy = threading.Event()
+
+    def other_patients(n: int) -> None:
+        while not busy.is_set():
+            stack.send(f"other-{n}", "What causes trigger points?", timeout=120)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        load = [pool.submit(other_patients, n) for n in range(3)]
+        try:
+            for text in itertools.islice(itertools.cycle(TURNS), 120):
+                answered_by.append(send_attributed(stack, sender, text, pids))
+                said_to.append(text)
+                if all(answered_by.count(pid) >= 2 for pid in pids) and len(said_to) >= len(TURNS):
+                    break
+        finally:
+            busy.set()
+        for job in load:
+            job.result()
+    assert all(answered_by.count(pid) >= 2 for pid in pids), answered_by
     with sqlite3.connect(Path(stack.env["TRACKER_DB"])) as db:
         said = [row[0] for row in db.execute(
             "select json_extract(data, '$.text') from events "
             "where sender_id = ? and type_name = 'user' order by id", (sender,))]
-    assert said == turns
+    assert said == said_to
 
 
 def test_socketio_takes_websockets_only(stack: Stack) -> None:
