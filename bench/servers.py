@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Sequence, Tuple
 
 from core.settings import MODEL_PATH as MODEL
-from core.settings import PROJECT, sourced_env
+from core.settings import PROJECT, load
 
 BIN = Path(sys.executable).parent
 # Chosen by each test itself: its own ports, files, allowed origins and clinic details.
@@ -27,9 +27,9 @@ PER_TEST_VARIABLES = {
 
 
 def serving_settings() -> Dict[str, str]:
-    """The settings scripts/run.sh serves with: .env.example (and .env) as scripts/env.sh
-    loads them, every variable but the per-test ones (workers, threads, limits, ...)."""
-    values = sourced_env(PROJECT, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    """The settings scripts/run.sh serves with, for a shell with none set (.env.example,
+    then .env), every variable but the per-test ones (workers, threads, limits, ...)."""
+    values = load(PROJECT, environ={}).env()
     return {name: value for name, value in sorted(values.items()) if name not in PER_TEST_VARIABLES}
 
 

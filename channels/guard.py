@@ -29,7 +29,7 @@ from sanic import Blueprint, Sanic
 
 from core.clinic import load_clinic
 from core.handoff import call_button, clinic_details
-from core.limits import DEFAULT_REPLY_TIMEOUT_SECONDS, MAX_SENDER_CHARS, Limits
+from core.limits import MAX_SENDER_CHARS, Limits
 from core.settings import PROJECT
 
 logger = logging.getLogger(__name__)
@@ -231,7 +231,7 @@ class ReplyCounter(OutputChannel):
 
 
 async def handle_with_safety_net(
-    on_new_message: OnNewMessage, message: UserMessage, timeout: float = DEFAULT_REPLY_TIMEOUT_SECONDS
+    on_new_message: OnNewMessage, message: UserMessage, timeout: float
 ) -> None:
     """Let the assistant handle `message`; if that sent no reply at all, send the hand-off.
 

@@ -34,7 +34,7 @@ from channels.guard import (
     send_reply,
 )
 from core.limits import Limits, load_limits
-from core.settings import sanic_workers
+from core.settings import settings
 
 
 class RestChannel(RestInput):
@@ -59,7 +59,7 @@ class RestChannel(RestInput):
         # With several workers, close the connection after each reply: the client's next
         # request is then taken by whichever worker is free. A kept-alive connection stays
         # with the worker that accepted it, and one worker took 31 of 32 (`make bench`).
-        close_connections = sanic_workers() > 1
+        close_connections = settings().sanic_workers > 1
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -55,7 +55,7 @@ from channels.guard import (
     with_safety_net,
 )
 from core.limits import Limits, load_limits
-from core.settings import env_str, sanic_workers
+from core.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class SocketIOChannel(SocketIOInput):
         assert isinstance(channel, SocketIOChannel)
         configured = credentials.get("cors_allowed_origins")
         if configured is None:
-            configured = env_str("CORS_ORIGINS")
+            configured = list(settings().cors_origins)
         channel.cors_allowed_origins = parse_origins(configured)
         channel.limits = load_limits()
         return channel
@@ -177,7 +177,7 @@ class SocketIOChannel(SocketIOInput):
         assert sio is not None
         sio.eio.max_http_buffer_size = limits.max_request_bytes
         install_server_guards(blueprint, limits)
-        if sanic_workers() > 1:
+        if settings().sanic_workers > 1:
             # A long-polling session lives in one worker process, and the next poll may
             # reach another: with several workers, socket.io clients connect by WebSocket
             # (the page's widget does); a polling handshake gets a clear 400.

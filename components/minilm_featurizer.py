@@ -30,7 +30,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from core.settings import apply_offline_env, env_int
+from core.settings import apply_offline_env, settings
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,8 @@ def default_model_path() -> Path:
 
 
 def encoder_threads() -> Optional[int]:
-    """Threads per encoder: TensorFlow's own setting (TF_INTRA_OP_PARALLELISM_THREADS) if set."""
-    return env_int("TF_INTRA_OP_PARALLELISM_THREADS", 0) or None
+    """Threads per encoder: TensorFlow's own setting (TF_INTRA_OP_PARALLELISM_THREADS); 0: its default."""
+    return settings().tf_intra_op_parallelism_threads or None
 
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -5,11 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.settings import env_str
-
-DEFAULT_NAME = "our physiotherapy clinic"
-DEFAULT_PHONE = "(780) 761-3777"
-DEFAULT_ADDRESS = "Downtown Edmonton"
+from core.settings import settings
 
 
 @dataclass(frozen=True)
@@ -45,9 +41,6 @@ def phone_to_tel_uri(phone: str) -> str:
 
 
 def load_clinic() -> Clinic:
-    """Read the clinic's details from the environment, falling back to the page's values."""
-    return Clinic(
-        name=env_str("CLINIC_NAME", DEFAULT_NAME),
-        phone=env_str("CLINIC_PHONE", DEFAULT_PHONE),
-        address=env_str("CLINIC_ADDRESS", DEFAULT_ADDRESS),
-    )
+    """The clinic's details from the settings (by default the values on the clinic's page)."""
+    current = settings()
+    return Clinic(name=current.clinic_name, phone=current.clinic_phone, address=current.clinic_address)

@@ -1,21 +1,24 @@
-"""Settings from the environment and the project's `.env`, typed, with documented defaults.
+"""The project's settings: typed, validated, with one set of defaults.
 
-The one place that reads the project's configuration in Python. `scripts/env.sh` exports
-`.env.example` and `.env` for the shell scripts; variables already set win in both.
+Every setting is read in this order, later winning: `.env.example` (the documented
+defaults, the only ones), the project's `.env`, then the environment. A blank value means
+the documented default. A bad value is an error that names the setting, where it came
+from and what it must be. Python code calls :func:`settings`; the shell scripts get the
+same values from `python -m core.settings --export` (scripts/env.sh).
 """
 
 from __future__ import annotations
 
-import logging
+import argparse
 import os
-import re
-import subprocess
+import shlex
+import sys
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-
-logger = logging.getLogger(__name__)
 
 PROJECT = Path(__file__).resolve().parent.parent
 # The trained assistant (`make train`), relative to the project folder.
@@ -31,12 +34,11 @@ OFFLINE_ENV: Dict[str, str] = {
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
 }
 
-_loaded = False
-_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=", re.MULTILINE)
+Parser = Callable[[str], Any]
 
 
-class SettingsError(Exception):
-    """The project's settings files could not be read."""
+class SettingsError(ValueError):
+    """A settings file could not be read, or a setting has a bad value."""
 
 
 def apply_offline_env() -> None:
@@ -45,71 +47,195 @@ def apply_offline_env() -> None:
         os.environ.setdefault(name, value)
 
 
-def load_env(project: Path = PROJECT) -> None:
-    """Put the project's `.env` into the environment, once; variables already set win.
-
-    The defaults in code are those documented in `.env.example` (tests/test_core.py).
-    """
-    global _loaded
-    if _loaded:
-        return
-    for key, value in dotenv_values(project / ".env").items():
-        if value is not None:
-            os.environ.setdefault(key, value)
-    _loaded = True
+# --- kinds of value: each returns the typed value or raises ValueError saying what it must be
 
 
-def env_file_names(project: Path = PROJECT) -> List[str]:
-    """Names of the variables that .env.example and .env set (in order, no duplicates)."""
-    names: Dict[str, None] = {}
-    for name in (".env.example", ".env"):
-        path = project / name
-        if path.exists():
-            for match in _ASSIGNMENT.finditer(path.read_text(encoding="utf-8")):
-                names[match.group(1)] = None
-    return list(names)
+def text(value: str) -> str:
+    """Any text."""
+    return value
 
 
-def sourced_env(project: Path = PROJECT, environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
-    """The settings exactly as `scripts/run.sh` gets them: `scripts/env.sh` sourced by bash
-    (quoting and expansion as for the servers), variables set in `environ` (default: this
-    process's environment) winning. Only the names the two files set are returned."""
-    names = env_file_names(project)
-    if not names or not (project / "scripts" / "env.sh").exists():
-        return {}
-    result = subprocess.run(
-        ["bash", "-c", ". scripts/env.sh >/dev/null && env -0"],
-        cwd=project,
-        capture_output=True,
-        env=dict(environ) if environ is not None else None,
-    )
-    if result.returncode != 0:
-        raise SettingsError(result.stderr.decode(errors="replace").strip())
-    values = dict(item.split("=", 1) for item in result.stdout.decode().split("\0") if "=" in item)
-    return {name: values[name] for name in names if name in values}
+def whole(minimum: int, maximum: Optional[int] = None) -> Parser:
+    """A whole number from `minimum` (to `maximum`)."""
+    expected = f"a whole number from {minimum}" + (f" to {maximum}" if maximum else " up")
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(expected) from None
+        if number < minimum or (maximum is not None and number > maximum):
+            raise ValueError(expected)
+        return number
+
+    return parse
 
 
-def env_str(name: str, default: str = "") -> str:
-    """A setting as text (surrounding spaces dropped), or `default` when unset or blank."""
-    load_env()
-    return os.environ.get(name, "").strip() or default
+port = whole(1, 65535)
 
 
-def env_int(name: str, default: int, minimum: int = 1) -> int:
-    """A whole-number setting of at least `minimum`, or `default` (with a warning) if invalid."""
-    value = env_str(name)
-    if not value:
-        return default
+def choice(*options: str) -> Parser:
+    """One of `options`."""
+
+    def parse(value: str) -> str:
+        if value.lower() not in options:
+            raise ValueError("one of " + ", ".join(options))
+        return value.lower()
+
+    return parse
+
+
+def phone(value: str) -> str:
+    """A phone number as people write it: at least 7 digits."""
+    if sum(character.isdigit() for character in value) < 7:
+        raise ValueError("a phone number, e.g. (780) 761-3777")
+    return value
+
+
+def http_url(value: str) -> str:
+    """An absolute http(s) URL, without a trailing slash."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("an http(s) URL, e.g. https://clinic.example")
+    return value.rstrip("/")
+
+
+def link(value: str) -> str:
+    """An http(s) URL or a path on the page server (starting with /)."""
+    if value.startswith("/") and not value.startswith("//"):
+        return value
+    return http_url(value)
+
+
+def origins(value: str) -> Tuple[str, ...]:
+    """Space-separated http(s) origins."""
+    return tuple(http_url(origin) for origin in value.split())
+
+
+def optional(parse: Parser) -> Parser:
+    """`parse`, or None for a blank value."""
+    return lambda value: parse(value) if value else None
+
+
+def setting(parse: Parser = text) -> Any:
+    """A field read from the environment variable of the same name, upper-cased."""
+    return field(metadata={"parse": parse})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of `.env.example`, typed (the comments there say what each does)."""
+
+    clinic_name: str = setting()
+    clinic_phone: str = setting(phone)
+    clinic_address: str = setting()
+    rasa_port: int = setting(port)
+    rasa_host: str = setting()
+    action_port: int = setting(port)
+    web_port: int = setting(port)
+    web_host: str = setting()
+    rasa_public_url: Optional[str] = setting(optional(http_url))
+    tracker_db: str = setting()
+    sanic_workers: int = setting(whole(1, 64))
+    tf_intra_op_parallelism_threads: int = setting(whole(0))
+    tf_inter_op_parallelism_threads: int = setting(whole(0))
+    openblas_num_threads: int = setting(whole(1))
+    cors_origins: Tuple[str, ...] = setting(origins)
+    rasa_api_token: Optional[str] = setting(optional(text))
+    max_message_chars: int = setting(whole(1))
+    max_request_bytes: int = setting(whole(1024))
+    reply_timeout_seconds: int = setting(whole(1))
+    restart_delay_seconds: int = setting(whole(0))
+    retention_days: int = setting(whole(1))
+    privacy_url: str = setting(link)
+    speedups: str = setting(choice("on", "off"))
+    # The variables as read, for the shell and child processes: the settings (names
+    # upper-case) and any other variable that .env sets (e.g. for endpoints.yml's ${...}).
+    raw: Dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def env(self) -> Dict[str, str]:
+        """The settings as environment variables (the documented default for blank ones)."""
+        return dict(self.raw)
+
+
+def names() -> List[str]:
+    """The environment variables of the settings, in `Settings`' order."""
+    return [item.name.upper() for item in fields(Settings) if "parse" in item.metadata]
+
+
+def read_files(project: Path = PROJECT) -> List[Tuple[str, Dict[str, str]]]:
+    """`.env.example` (which must exist) and `.env`, as (source, values) layers."""
+    example = project / ".env.example"
+    if not example.exists():
+        raise SettingsError(f"{example} is missing: it documents every setting and its default")
+    layers = [(".env.example", example)]
+    if (project / ".env").exists():
+        layers.append((".env", project / ".env"))
+    return [(source, {k: (v or "").strip() for k, v in dotenv_values(path).items()})
+            for source, path in layers]
+
+
+def load(project: Path = PROJECT, environ: Optional[Mapping[str, str]] = None) -> Settings:
+    """The settings of `project`, with `environ` (default: this process's) winning."""
+    environ = os.environ if environ is None else environ
+    layers = [*read_files(project), ("the environment", dict(environ))]
+    defaults = layers[0][1]
+    values: Dict[str, Any] = {}
+    raw: Dict[str, str] = {}
+    problems = []
+    for item in fields(Settings):
+        if "parse" not in item.metadata:
+            continue
+        name = item.name.upper()
+        if name not in defaults:
+            problems.append(f"{name} is not in .env.example: every setting is documented there")
+            continue
+        source, value = ".env.example", defaults[name]
+        for layer, layer_values in layers[1:]:
+            if layer_values.get(name, "").strip():
+                source, value = layer, layer_values[name].strip()
+        try:
+            values[item.name] = item.metadata["parse"](value)
+        except ValueError as error:
+            problems.append(f"{name}={value!r} (from {source}): must be {error}")
+        raw[name] = value
+    for _source, layer_values in layers[1:-1]:  # other variables of .env, e.g. for endpoints.yml
+        for name, value in layer_values.items():
+            raw.setdefault(name, environ.get(name, value))
+    if problems:
+        raise SettingsError("Bad settings:\n  " + "\n  ".join(problems))
+    return Settings(**values, raw=raw)
+
+
+def settings() -> Settings:
+    """This process's settings: the project's files, then its environment (read each call,
+    so a variable set at run time counts; the files are small)."""
+    return load()
+
+
+def export_lines(current: Settings) -> str:
+    """Shell `export` lines for every setting, quoted for bash."""
+    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in current.env().items())
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """`python -m core.settings --export` (for scripts/env.sh) or `--check`."""
+    parser = argparse.ArgumentParser(prog="python -m core.settings", description=__doc__.splitlines()[0])
+    parser.add_argument("--export", action="store_true", help="print `export NAME=value` lines for bash")
+    parser.add_argument("--check", action="store_true", help="only check the settings")
+    args = parser.parse_args(argv)
     try:
-        number = int(value)
-    except ValueError:
-        number = minimum - 1
-    if number < minimum:
-        logger.warning("%s=%r is not a whole number of at least %d: using %d.", name, value, minimum, default)
-        return default
-    return number
+        current = settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.export:
+        sys.stdout.write(export_lines(current))
+    elif not args.check:
+        for name, value in current.env().items():
+            print(f"{name}={value}")
+    return 0
 
 
-def sanic_workers() -> int:
-    """How many worker processes the Rasa server runs (SANIC_WORKERS, default 1)."""
-    return env_int("SANIC_WORKERS", 1)
+if __name__ == "__main__":
+    raise SystemExit(main())

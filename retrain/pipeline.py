@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Set, Tuple
 
+from core.settings import settings
 from retrain.compare import Comparison, Rules
 from retrain.errors import UserError
 from retrain.heldout import Report
@@ -228,7 +229,7 @@ def reload_running_server(project: Project, say: Say) -> bool:
         say(f"The assistant is not running at {url}: it will use the new model when started (`make run`).")
         return True
     try:
-        reload_model(url, os.environ.get("RASA_API_TOKEN"), project.model)
+        reload_model(url, settings().rasa_api_token, project.model)
     except ReloadError as error:
         say(f"WARNING: the running assistant still uses the old model: {error}")
         return False

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict
 
-from core.settings import MODEL_FILE, SettingsError, sourced_env
+from core.settings import MODEL_FILE, SettingsError, load
 from retrain.errors import UserError
 
 
@@ -51,12 +51,11 @@ class Project:
 
 
 def load_env(root: Path) -> Dict[str, str]:
-    """Apply the settings exactly as scripts/run.sh gets them; the variables that were set."""
+    """Apply the settings of the project at `root` as scripts/run.sh gets them (its
+    `.env.example`, `.env`, variables already set winning); the variables that were set."""
     try:
-        applied = sourced_env(root)
+        applied = load(root).env()
     except SettingsError as error:
-        raise UserError(
-            f"The settings in .env could not be read (scripts/env.sh failed):\n  {error}"
-        ) from error
+        raise UserError(f"The settings could not be read:\n  {error}") from error
     os.environ.update(applied)
     return applied

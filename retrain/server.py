@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Optional
+
+from core.settings import settings
 
 
 class ReloadError(Exception):
@@ -17,10 +18,11 @@ class ReloadError(Exception):
 
 def server_url() -> str:
     """The Rasa server of this project, on this machine (RASA_HOST and RASA_PORT from .env)."""
-    host = os.environ.get("RASA_HOST", "").strip()
-    if host in ("", "0.0.0.0", "::"):  # listening everywhere: reach it on loopback
+    current = settings()
+    host = current.rasa_host
+    if host in ("0.0.0.0", "::"):  # listening everywhere: reach it on loopback
         host = "127.0.0.1"
-    return os.environ.get("RASA_URL") or f"http://{host}:{os.environ.get('RASA_PORT', '5005')}"
+    return f"http://{host}:{current.rasa_port}"
 
 
 def is_running(url: str, timeout: float = 3.0) -> bool:
@@ -34,9 +36,7 @@ def is_running(url: str, timeout: float = 3.0) -> bool:
 
 def reload_model(url: str, token: Optional[str], model: Path, timeout: float = 600.0) -> None:
     """Ask the server to load `model`; conversations stay in its tracker store."""
-    from core.settings import sanic_workers
-
-    workers = sanic_workers()
+    workers = settings().sanic_workers
     if workers > 1:
         # PUT /model reaches the one worker that accepts the request: the others would go
         # on answering with the old model.

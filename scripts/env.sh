@@ -1,13 +1,5 @@
-# Source me: exports .env.example's defaults, then the overrides in .env; variables already
-# set in the environment win over both (as with python-dotenv).
-_caller_env=$(export -p)
-set -a
-# shellcheck disable=SC1091
-. ./.env.example
-if [ -f .env ]; then
-  # shellcheck disable=SC1091
-  . ./.env
-fi
-set +a
-eval "$_caller_env"
-unset _caller_env
+# Source me: exports the project's settings as core/settings.py reads them (.env.example's
+# defaults, then .env, then variables already set), validated; a bad value stops here.
+_settings=$("${PYTHON:-.venv/bin/python}" -m core.settings --export) || return 1
+eval "$_settings"
+unset _settings

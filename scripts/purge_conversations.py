@@ -3,7 +3,7 @@
 `make forget SENDER=<conversation id>` deletes every session of one patient's
 conversation (a request under the Health Information Act), and says how many events.
 
-`make purge` runs it with the settings of `.env`: `RETENTION_DAYS` (default 30) and the
+`make purge` runs it with the settings of `.env`: `RETENTION_DAYS` and the
 tracker store of `endpoints.yml` (the SQLite file `TRACKER_DB`, or any SQL database).
 
 Conversations are deleted by whole sessions (a session starts with Rasa's
@@ -13,7 +13,7 @@ conversation whose every session is. The session going on stays whole, so the as
 never sees half a conversation. On SQLite, deleted rows are overwritten with zeros
 (`PRAGMA secure_delete`), so the text is gone from the file, not just unlinked.
 
-    python scripts/purge_conversations.py [--days N] [--dry-run] [--endpoints endpoints.yml]
+    python -m scripts.purge_conversations [--days N] [--dry-run] [--endpoints endpoints.yml]
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 import sqlalchemy as sa  # noqa: E402
 
-DEFAULT_RETENTION_DAYS = 30
+from core.settings import SettingsError, settings  # noqa: E402
+
 # Rasa's SQL tracker store, and ours that masks identifiers (same tables)
 SQL_STORES = {"sql", "stores.masking_tracker_store.maskingsqltrackerstore"}
 EVENTS_TABLE = "events"
@@ -50,16 +51,6 @@ class PurgeResult:
     events: int = 0
     conversations: int = 0
     sessions: int = 0
-
-
-def retention_days(value: Optional[str]) -> int:
-    """`RETENTION_DAYS` as a positive number of days (default 30)."""
-    if value is None or not value.strip():
-        return DEFAULT_RETENTION_DAYS
-    days = int(value)
-    if days <= 0:
-        raise ValueError(f"RETENTION_DAYS must be a positive number of days, not {value!r}")
-    return days
 
 
 def tracker_store_url(endpoints: str) -> Any:
@@ -182,9 +173,9 @@ def forget_main(url: Any, sender: Optional[str], dry_run: bool) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Purge with the settings of the environment (`scripts/env.sh` loads `.env`)."""
+    """Purge with the project's settings (core.settings: `.env`, then the environment)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--days", type=int, help="retention in days (default: RETENTION_DAYS, else 30)")
+    parser.add_argument("--days", type=int, help="retention in days (default: RETENTION_DAYS)")
     parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
     parser.add_argument("--endpoints", default="endpoints.yml")
     parser.add_argument(
@@ -197,11 +188,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         url = tracker_store_url(args.endpoints)
         return forget_main(url, sender, args.dry_run)
     try:
-        days = args.days if args.days is not None else retention_days(os.environ.get("RETENTION_DAYS"))
-        if days <= 0:
-            raise ValueError("--days must be positive")
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+        days = args.days if args.days is not None else settings().retention_days
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if days <= 0:
+        print("error: --days must be positive", file=sys.stderr)
         return 2
     url = tracker_store_url(args.endpoints)
     if str(url).startswith("sqlite:///") and not os.path.exists(str(url)[len("sqlite:///"):]):

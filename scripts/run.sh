@@ -44,8 +44,8 @@ supervise() {
       status=0
       wait "$child" || status=$?
       kill -KILL -- "-$child" 2>/dev/null || true
-      echo "$name stopped (exit $status); starting it again in ${RESTART_DELAY_SECONDS:-2} s" >&2
-      sleep "${RESTART_DELAY_SECONDS:-2}" &
+      echo "$name stopped (exit $status); starting it again in $RESTART_DELAY_SECONDS s" >&2
+      sleep "$RESTART_DELAY_SECONDS" &
       wait $! || true
     done
   ) &
@@ -66,13 +66,12 @@ else
     api_args=(--enable-api --auth-token "$RASA_API_TOKEN")
   fi
   supervise "Rasa server" .venv/bin/rasa run --endpoints endpoints.yml --credentials credentials.yml \
-    -i "${RASA_HOST:-127.0.0.1}" --port "$RASA_PORT" --cors $CORS_ORIGINS "${api_args[@]}"
+    -i "$RASA_HOST" --port "$RASA_PORT" --cors $CORS_ORIGINS "${api_args[@]}"
   echo "Assistant starting: REST channel at http://localhost:$RASA_PORT/webhooks/rest/webhook (Ctrl-C stops it)"
 
   # The clinic's page with the chat widget (web/serve.py), on 127.0.0.1 unless WEB_HOST says.
-  WEB_PORT=${WEB_PORT:-8080}
   if [ -f web/build/rasa-webchat.js ]; then
-    supervise "page server" .venv/bin/python -m web.serve --host "${WEB_HOST:-127.0.0.1}" --port "$WEB_PORT"
+    supervise "page server" .venv/bin/python -m web.serve --host "$WEB_HOST" --port "$WEB_PORT"
     echo "Clinic page with the chat widget at http://localhost:$WEB_PORT/"
     case " $CORS_ORIGINS " in
       *" http://localhost:$WEB_PORT "*) ;;

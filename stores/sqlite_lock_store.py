@@ -24,7 +24,8 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
-DEFAULT_DB = "tracker.db"
+from core.settings import settings
+
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
@@ -34,9 +35,9 @@ class SQLiteLockStore(LockStore):
     def __init__(
         self, endpoint_config: Optional[EndpointConfig] = None, db: Optional[Text] = None
     ) -> None:
-        """Open (or create) the lock table in `db`, else in the endpoint's `db`."""
+        """Open (or create) the lock table in `db`, else the endpoint's `db`, else TRACKER_DB."""
         kwargs = endpoint_config.kwargs if endpoint_config else {}
-        self.db = str(db or kwargs.get("db") or DEFAULT_DB)
+        self.db = str(db or kwargs.get("db") or settings().tracker_db)
         Path(self.db).parent.mkdir(parents=True, exist_ok=True)
         # One connection per process (each worker makes its own lock store after the
         # fork), used from the event loop's thread; autocommit mode, so that transactions

@@ -48,10 +48,10 @@ def test_encoder_embeds_similar_questions_close_together() -> None:
 
 
 def test_the_encoder_follows_tensorflows_thread_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    """TF_INTRA_OP_PARALLELISM_THREADS (.env) sets the encoder's threads; unset: its default."""
-    monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "1")
-    assert encoder_threads() == 1
-    monkeypatch.delenv("TF_INTRA_OP_PARALLELISM_THREADS")
+    """TF_INTRA_OP_PARALLELISM_THREADS (.env) sets the encoder's threads; 0: TensorFlow's default."""
+    monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "3")
+    assert encoder_threads() == 3
+    monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "0")
     assert encoder_threads() is None
 
 

@@ -17,7 +17,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from scripts.purge_conversations import purge, retention_days
+from scripts.purge_conversations import purge
 from tests.conftest import PROJECT
 
 DAY = 86400.0
@@ -88,14 +88,6 @@ def test_make_purge_uses_retention_days_and_the_tracker_db(store: SQLTrackerStor
     assert "Deleted 12 events in 2 sessions older than 30 days" in result.stdout
     assert "1 conversations entirely" in result.stdout
     assert stored_texts(store, "returning") == ["returning-new"]
-
-
-def test_retention_defaults_to_30_days() -> None:
-    """RETENTION_DAYS unset or empty: 30; nonsense is refused."""
-    assert retention_days(None) == retention_days("") == 30
-    assert retention_days("7") == 7
-    with pytest.raises(ValueError):
-        retention_days("-1")
 
 
 def test_secrets_stay_out_of_the_repository() -> None:

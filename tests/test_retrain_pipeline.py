@@ -95,7 +95,6 @@ def fake_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     thread.start()
     monkeypatch.setenv("RASA_PORT", str(port))
     monkeypatch.setenv("RASA_HOST", "0.0.0.0")
-    monkeypatch.delenv("RASA_URL", raising=False)
     FakeRasa.loaded.clear()
     yield port
     server.shutdown()

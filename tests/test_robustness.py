@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 
 from bench.servers import Stack, reply_texts, running_stack
 from core.clinic import load_clinic
-from core.limits import DEFAULT_MAX_MESSAGE_CHARS, MAX_SENDER_CHARS
+from core.limits import MAX_SENDER_CHARS, load_limits
 from tests.socketio_ws import conversation
 
 CLINIC = load_clinic()
+MAX_MESSAGE_CHARS = load_limits().max_message_chars
 ALLOWED_ORIGIN = "http://clinic.example"
 TIMEOUT = 60
 # A question with a known answer: the "normal message" after each bad input.
@@ -196,7 +197,7 @@ def test_a_100_kb_message_is_asked_to_be_shorter_with_the_phone(stack: Stack) ->
     status, replies = post_json(stack, {"sender": "p-100k", "message": message})
     text = assert_polite(status, replies)
     assert "too long" in text and CLINIC.phone in text
-    assert str(DEFAULT_MAX_MESSAGE_CHARS) in text
+    assert str(MAX_MESSAGE_CHARS) in text
     assert_normal_answer(stack, "p-100k")
 
 
@@ -213,7 +214,7 @@ ODD_MESSAGES = {
     "SQL": "'; DROP TABLE events; --",
     "template": "{{7*7}} ${jndi:ldap://x} %s %n",
     "full-width": "ｗｈａｔ ｉｓ ｄｒｙ ｎｅｅｄｌｉｎｇ",
-    "just under the limit": "needling " * (DEFAULT_MAX_MESSAGE_CHARS // 9),
+    "just under the limit": "needling " * (MAX_MESSAGE_CHARS // 9),
     "restart command": "/restart",
     "typed intent with clinic phone": '/greet{"clinic_phone": "555-0100"}',
     "typed intent, broken entities": '/greet{"clinic_phone": ',

@@ -17,8 +17,9 @@ from channels.guard import (
 )
 from core.clinic import load_clinic
 from core.limits import Limits, load_limits
+from core.settings import SettingsError
 
-LIMITS = Limits(max_message_chars=50, max_request_bytes=1000)
+LIMITS = Limits(max_message_chars=50, max_request_bytes=1000, reply_timeout_seconds=30)
 
 
 @pytest.mark.parametrize(
@@ -83,11 +84,13 @@ def test_invalid_rest_bodies(body: bytes, status: int) -> None:
 
 
 def test_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Positive integers are taken; anything else falls back to the default."""
+    """Positive integers are taken; anything else is a clear error (core.settings)."""
     monkeypatch.setenv("MAX_MESSAGE_CHARS", "300")
-    monkeypatch.setenv("MAX_REQUEST_BYTES", "-5")
+    monkeypatch.setenv("REPLY_TIMEOUT_SECONDS", "")
+    assert load_limits() == Limits(300, 1048576, 30)
     monkeypatch.setenv("REPLY_TIMEOUT_SECONDS", "soon")
-    assert load_limits() == Limits(max_message_chars=300)
+    with pytest.raises(SettingsError, match="REPLY_TIMEOUT_SECONDS='soon'"):
+        load_limits()
 
 
 def test_requested_model_from_the_command_line() -> None:

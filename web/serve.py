@@ -21,7 +21,6 @@ import hashlib
 import html
 import json
 import logging
-import os
 import sys
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -31,7 +30,7 @@ from typing import Dict, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
 from core.clinic import Clinic, load_clinic
-from core.settings import env_int, env_str
+from core.settings import load, settings
 from web.widget import BUILT
 
 logger = logging.getLogger("web.serve")
@@ -41,9 +40,6 @@ STATIC_DIR = WEB_DIR / "static"
 PAGE_TEMPLATE = STATIC_DIR / "index.html"
 WIDGET_JS = BUILT
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
-DEFAULT_RASA_PORT = 5005
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -70,20 +66,9 @@ class PageConfig:
         RASA_PUBLIC_URL is the URL the patient's browser uses to reach the Rasa server;
         by default `http://localhost:<RASA_PORT>`, which matches `make run`.
         """
-        env = os.environ if environ is None else environ
-        rasa_url = env.get("RASA_PUBLIC_URL", "").strip()
-        if not rasa_url:
-            rasa_port = env.get("RASA_PORT", "").strip() or str(DEFAULT_RASA_PORT)
-            rasa_url = f"http://localhost:{rasa_port}"
-        return cls(clinic=load_clinic(), rasa_url=check_http_url(rasa_url))
-
-
-def check_http_url(url: str) -> str:
-    """The URL without a trailing slash, if it is an absolute http(s) URL; else ValueError."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    return url.rstrip("/")
+        current = settings() if environ is None else load(environ=environ)
+        rasa_url = current.rasa_public_url or f"http://localhost:{current.rasa_port}"
+        return cls(clinic=load_clinic(), rasa_url=rasa_url)
 
 
 def display_name(name: str) -> str:
@@ -283,8 +268,9 @@ def make_server(host: str, port: int, site: Site) -> ThreadingHTTPServer:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line options; their defaults come from WEB_HOST and WEB_PORT."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=env_str("WEB_HOST", DEFAULT_HOST))
-    parser.add_argument("--port", type=int, default=env_int("WEB_PORT", DEFAULT_PORT))
+    current = settings()
+    parser.add_argument("--host", default=current.web_host)
+    parser.add_argument("--port", type=int, default=current.web_port)
     parser.add_argument("--quiet", action="store_true", help="don't log each request")
     return parser.parse_args(argv)
 

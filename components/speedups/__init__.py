@@ -18,7 +18,7 @@ import logging
 from importlib import metadata
 from typing import Dict, Optional
 
-from core.settings import env_str
+from core.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def installed(package: str) -> Optional[str]:
 @functools.lru_cache(maxsize=1)
 def enabled() -> bool:
     """Whether the speed-ups apply: the versions they were written for, and not turned off."""
-    if env_str("SPEEDUPS").lower() in ("off", "0", "false", "no"):
+    if settings().speedups == "off":
         logger.info("Speed-ups turned off (SPEEDUPS): training and loading are stock Rasa's.")
         return False
     found = {package: installed(package) for package in WRITTEN_FOR}
