@@ -2,8 +2,8 @@
 
 Phone numbers, e-mail addresses and 9-digit health card numbers (Alberta's personal
 health number) in what a patient types are replaced by `[phone]`, `[email]` and
-`[health card]` in the stored events: the message's text and its parse data. NLU and the
-reply have already seen the original message by the time a turn is stored, so masking
+`[health card]` in the stored events: the message's text and its parse data
+(core/identifiers.py). The turn has been answered by the time it is stored, so masking
 never changes an answer. The assistant's own replies (the clinic's phone number) are
 stored as they are. Same database, schema and settings as Rasa's `SQL` store
 (endpoints.yml: `type: stores.masking_tracker_store.MaskingSQLTrackerStore`).
@@ -12,26 +12,13 @@ stored as they are. Same database, schema and settings as Rasa's `SQL` store
 from __future__ import annotations
 
 import copy
-import re
-from typing import Any, Iterator, List, Pattern, Tuple
+from typing import Any, Iterator
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-# Most specific first: a phone number's ten digits hold nine.
-IDENTIFIERS: List[Tuple[Pattern[str], str]] = [
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
-    (re.compile(r"(?<![\w+])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)"), "[phone]"),
-    (re.compile(r"(?<!\d)\d{5}[\s-]?\d{4}(?!\d)|(?<!\d)\d{3}[\s-]\d{3}[\s-]\d{3}(?!\d)"), "[health card]"),
-]
-
-
-def mask(text: str) -> str:
-    """`text` with phone numbers, e-mail addresses and health card numbers replaced."""
-    for pattern, placeholder in IDENTIFIERS:
-        text = pattern.sub(placeholder, text)
-    return text
+from core.identifiers import mask
 
 
 def masked(event: Event) -> Event:

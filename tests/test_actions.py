@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswerParts
 from actions.handoff import ActionHandoff
+from actions.privacy import ActionPrivacyNotice
 from channels.guard import HANDOFF_REPLY, render
 from core.clinic import Clinic, load_clinic, phone_to_tel_uri
 from core.handoff import RESPONSES
@@ -176,3 +177,14 @@ def test_typed_entities_cannot_change_the_phone_number(clinic_env: None) -> None
     dispatcher = CollectingDispatcher()
     ActionHandoff().run(dispatcher, tracker, {})
     assert dispatcher.messages[0]["phone_link"] == "[(780) 555-0100](tel:+17805550100)"
+
+
+def test_privacy_notice_says_how_long_and_where_to_read_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The domain's notice, filled in with RETENTION_DAYS and PRIVACY_URL from the settings."""
+    monkeypatch.setenv("RETENTION_DAYS", "14")
+    monkeypatch.setenv("PRIVACY_URL", "https://clinic.example/privacy")
+    dispatcher = CollectingDispatcher()
+    assert ActionPrivacyNotice().run(dispatcher, tracker_with_intent("start_chat"), {}) == []
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_privacy_notice"
+    assert (message["retention_days"], message["privacy_url"]) == (14, "https://clinic.example/privacy")

@@ -1,4 +1,5 @@
-"""Patients' identifiers are masked before storage (stores/masking_tracker_store.py)."""
+"""Patients' identifiers: masked before storage (stores/masking_tracker_store.py), and
+never part of what NLU reads (components/identifiers.py), both from core/identifiers.py."""
 
 from __future__ import annotations
 
@@ -13,8 +14,19 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
-from stores.masking_tracker_store import MaskingSQLTrackerStore, mask
+from bench.devset import load_singles
+from core.identifiers import mask, without_identifiers
+from retrain.heldout import DEFAULT_TEST_FILE, load_examples, predicted_label
+from stores.masking_tracker_store import MaskingSQLTrackerStore
 from tests.conftest import PROJECT
+
+# Identifiers as patients add them to a question, before or after it.
+GIVEN_WITH_A_QUESTION = [
+    "{} My number is 780-555-0199",
+    "{} you can reach me at (780) 555 0199 or jo.smith@example.com",
+    "My PHN is 12345-6789. {}",
+    "email me at jo.smith+clinic@mail.example.ca, {}",
+]
 
 
 @pytest.mark.parametrize(
@@ -38,6 +50,44 @@ def test_identifiers_are_masked(text: str, stored: str) -> None:
 )
 def test_ordinary_numbers_stay(text: str) -> None:
     assert mask(text) == text
+    assert without_identifiers(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("what is a trigger point? my number is 780-555-0199", "what is a trigger point?"),
+        ("my phone is 780-555-0199, how is it different from acupuncture?",
+         "how is it different from acupuncture?"),
+        ("Can I exercise after? you can reach me at 780 555 0199", "Can I exercise after?"),
+        ("PHN 123 456 789 what is dry needling", "what is dry needling"),
+        ("call me on 7805550199", "call me on [phone]"),  # nothing else: the placeholder stays
+    ],
+)
+def test_nlu_reads_the_message_without_identifiers(text: str, read: str) -> None:
+    assert without_identifiers(text) == read
+
+
+def held_out_questions() -> list[str]:
+    """The held-out questions: tests/nlu_heldout.yml and the development set's real ones."""
+    heldout = [text for text, _ in load_examples(PROJECT / DEFAULT_TEST_FILE)]
+    real = [turn.text for turns in load_singles("real_questions.csv").values() for turn in turns]
+    return heldout + real
+
+
+def test_an_identifier_given_with_a_question_never_changes_its_answer(agent) -> None:  # type: ignore[no-untyped-def]
+    """Every held-out question, alone and with a phone number, e-mail or health card number
+    before or after it, gets the same answer (or the same hand-off)."""
+
+    async def labels(texts: list[str]) -> list[str]:
+        return [predicted_label(await agent.parse_message(text)) for text in texts]
+
+    questions = held_out_questions()
+    with_identifiers = [GIVEN_WITH_A_QUESTION[n % len(GIVEN_WITH_A_QUESTION)].format(q)
+                        for n, q in enumerate(questions)]
+    alone, given = asyncio.run(labels(questions)), asyncio.run(labels(with_identifiers))
+    changed = [(q, a, g) for q, a, g in zip(with_identifiers, alone, given, strict=True) if a != g]
+    assert len(questions) > 300 and changed == []
 
 
 def test_endpoints_yml_stores_with_masking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from bench.servers import Stack, running_stack
+from tests.conftest import PROJECT
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +75,28 @@ def test_conversations_are_kept_in_sqlite(stack: Stack) -> None:
 
 
 
-def test_a_phone_number_in_a_message_is_masked_in_storage(stack: Stack) -> None:
-    """The store holds `[phone]`, never the patient's number; the clinic's number stays."""
-    stack.send("patient-number", "Please call me back, my number is 780-555-0199")
-    with sqlite3.connect(Path(stack.env["TRACKER_DB"])) as db:
-        stored = " ".join(row[0] for row in db.execute(
-            "select data from events where sender_id = ?", ("patient-number",)))
-    assert "555-0199" not in stored and "[phone]" in stored
-    assert "761-3777" in stored
+def test_a_patient_who_gives_their_number_gets_the_same_answer_then_is_forgotten(stack: Stack) -> None:
+    """As a patient would: a question with their phone number gets the answer it gets
+    without; the store holds `[phone]`, never the number (the clinic's number stays); and
+    `make forget` removes the conversation."""
+    plain = texts(stack.send("patient-plain", "What is a trigger point?"))
+    given = texts(stack.send("patient-number", "What is a trigger point? Call me back at 780-555-0199"))
+    assert given == plain and "knot" in given
+    handoff = texts(stack.send("patient-number", "How much does it cost? my cell is 780-555-0199"))
+    assert "761-3777" in handoff
+    db_path = Path(stack.env["TRACKER_DB"])
+
+    def stored(sender: str) -> str:
+        with sqlite3.connect(db_path) as db:
+            return " ".join(row[0] for row in db.execute(
+                "select data from events where sender_id = ?", (sender,)))
+
+    assert "555-0199" not in stored("patient-number") and "[phone]" in stored("patient-number")
+    assert "761-3777" in stored("patient-number")
+    forget = subprocess.run(
+        ["make", "--no-print-directory", "forget", "SENDER=patient-number"], cwd=PROJECT,
+        env={**os.environ, "TRACKER_DB": str(db_path)}, capture_output=True, text=True, timeout=300,
+    )
+    assert forget.returncode == 0, forget.stderr
+    assert "events of conversation 'patient-number'" in forget.stdout
+    assert stored("patient-number") == "" and stored("patient-plain") != ""

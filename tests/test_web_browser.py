@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -35,6 +36,10 @@ from tests.conftest import MODEL, PROJECT
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 WIDGET_JS = PROJECT / "web" / "build" / "rasa-webchat.js"
+# axe-core, pinned in web/package.json (devDependencies), installed by `make web-deps`.
+AXE_JS = PROJECT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+# The WCAG 2.0-2.2 A and AA rules.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR", PROJECT / "build" / "screenshots"))
 BIN = Path(sys.executable).parent
 CHROMIUM_ARGS = [
@@ -69,7 +74,7 @@ REPLY_MS = 30_000
 @pytest.fixture(scope="module", autouse=True)
 def browser_and_widget_installed() -> None:
     """Fail (not skip) without Chromium or the widget: `make test` installs both."""
-    missing = [str(path) for path in (CHROMIUM, WIDGET_JS) if not path.exists()]
+    missing = [str(path) for path in (CHROMIUM, WIDGET_JS, AXE_JS) if not path.exists()]
     if missing:
         pytest.fail(
             f"missing {', '.join(missing)}: run `make web-deps web-browser` (make test does)",
@@ -214,6 +219,28 @@ def settle(page: Page) -> None:
     expect(page.locator(".rw-typing-indication")).to_have_count(0, timeout=REPLY_MS)
 
 
+def axe_violations(page: Page) -> List[str]:
+    """What axe-core finds against the WCAG A and AA rules, one line per element.
+
+    Evaluated through Playwright, which the page's Content-Security-Policy does not stop."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_JS.read_text("utf-8"))
+    results = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['target']} {node['failureSummary']}"
+        for violation in results["violations"]
+        for node in violation["nodes"]
+    ]
+
+
+def assert_accessible(page: Page, where: str) -> None:
+    """No axe-core violation at all."""
+    found = axe_violations(page)
+    assert found == [], f"{where}:\n" + "\n".join(found)
+
+
 def screenshot(page: Page, name: str) -> None:
     """Save a screenshot as SCREENSHOTS/<name>.png (the README's pictures via `make screenshots`)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -230,6 +257,18 @@ def test_patient_conversation_on_desktop(browser: Browser, stack: WebStack) -> N
         bot_says(page, "virtual assistant")
         suggestions = page.locator(".rw-replies [role=button]")
         assert suggestions.count() >= 3
+
+        # The privacy notice comes first, before the patient has typed anything.
+        first = page.locator(".rw-response").first
+        expect(first).to_contain_text("automated assistant")
+        expect(first).to_contain_text("call 911")
+        expect(first).to_contain_text("health card number")
+        expect(first).to_contain_text(f"{serving_settings()['RETENTION_DAYS']} days")
+        expect(first.get_by_role("link", name="How we handle your information")).to_have_attribute(
+            "href", serving_settings()["PRIVACY_URL"])
+        assert page.locator(".rw-client").count() == 0
+        # It is in the live region that screen readers announce.
+        expect(page.get_by_role("log").get_by_text("automated assistant")).to_be_visible()
 
         # A suggested question, clicked.
         page.get_by_role("button", name="What is dry needling?").click()
@@ -274,6 +313,7 @@ def test_patient_conversation_on_desktop(browser: Browser, stack: WebStack) -> N
         answers = page.locator(".rw-response")
         expect(answers.filter(has_text="strenuous")).to_have_count(1)
         expect(answers.filter(has_text="I'm the clinic's virtual assistant")).to_have_count(1)
+        expect(answers.filter(has_text="automated assistant")).to_have_count(1)  # no second notice
         page.wait_for_timeout(500)
         assert page.evaluate("window.__xss") is None
         assert watched.dialogs == []
@@ -290,6 +330,13 @@ def test_patient_conversation_on_desktop(browser: Browser, stack: WebStack) -> N
         page.evaluate(SUBMIT_FROM_SCRIPT, "what is a trigger point?")
         bot_says(page, "knot")
         assert watched.errors == []
+
+        # The footer shows the conversation id that the tracker store keeps it under.
+        session = page.evaluate("JSON.parse(sessionStorage.getItem('chat_session')).session_id")
+        expect(page.locator("#conversation-id code")).to_have_text(session)
+        with sqlite3.connect(stack.workdir / "tracker.db") as db:
+            senders = {row[0] for row in db.execute("select distinct sender_id from events")}
+        assert session in senders
 
         # Nothing was loaded from another host (no CDN, no web font).
         remote = [
@@ -429,3 +476,90 @@ def test_page_from_another_origin_gets_no_chat(browser: Browser, stack: WebStack
         expect(page.get_by_role("button", name="Open chat", exact=True)).to_have_count(0)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_no_axe_violations(browser: Browser, stack: WebStack, viewport: Dict[str, int]) -> None:
+    """axe-core (WCAG 2.0-2.2 A and AA) on the page, the open chat with the privacy notice,
+    after "did you mean" buttons and after a hand-off."""
+    with open_page(browser, stack, viewport) as watched:
+        page = watched.page
+        expect(page.get_by_role("button", name="Open chat", exact=True)).to_be_visible(timeout=REPLY_MS)
+        assert_accessible(page, "the page")
+        open_chat(page)
+        bot_says(page, "automated assistant")
+        settle(page)
+        assert_accessible(page, "the open chat with the privacy notice")
+        send(page, "tell me about the needles and the knots")
+        bot_says(page, "Did you mean one of these")
+        settle(page)
+        assert page.locator(".rw-replies [role=button]").count() >= 2
+        assert_accessible(page, "the did-you-mean buttons")
+        send(page, "how much does it cost?")
+        bot_says(page, re.escape(CLINIC_ENV["CLINIC_PHONE"]))
+        settle(page)
+        assert_accessible(page, "after a hand-off")
+
+
+def overflow(page: Page) -> Dict[str, Any]:
+    """How wide the page scrolls, and the chat's parts that reach outside the viewport."""
+    return page.evaluate(
+        """() => {
+          const width = document.documentElement.clientWidth;
+          const outside = [...document.querySelectorAll(
+              '#chat-widget .rw-conversation-container, #chat-widget .rw-new-message, ' +
+              '#chat-widget .rw-send, #chat-widget .rw-response, #chat-widget .rw-reply, ' +
+              '#chat-widget .rw-launcher')]
+            .filter((el) => { const box = el.getBoundingClientRect();
+                              return box.width > 0 && (box.left < -1 || box.right > width + 1); })
+            .map((el) => el.className);
+          return {scrollWidth: document.documentElement.scrollWidth, width, outside};
+        }"""
+    )
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 320, "height": 640}, {"width": 640, "height": 400}],
+    ids=["320px-wide", "200%-zoom-of-1280x800"],
+)
+def test_reflow_without_horizontal_scrolling(
+    browser: Browser, stack: WebStack, viewport: Dict[str, int]
+) -> None:
+    """At 320 CSS px (WCAG 1.4.10) and at 200% zoom (a 1280x800 screen shows 640x400 CSS
+    px): no horizontal scrolling, and nothing of the chat is cut off at the sides."""
+    with open_page(browser, stack, viewport) as watched:
+        page = watched.page
+        expect(page.get_by_role("button", name="Open chat", exact=True)).to_be_visible(timeout=REPLY_MS)
+        measured = overflow(page)
+        assert measured["scrollWidth"] <= measured["width"] and measured["outside"] == [], measured
+        open_chat(page)
+        send(page, "how much does it cost?")
+        bot_says(page, re.escape(CLINIC_ENV["CLINIC_PHONE"]))
+        settle(page)
+        measured = overflow(page)
+        assert measured["scrollWidth"] <= measured["width"] and measured["outside"] == [], measured
+        expect(page.get_by_role("textbox", name="Type your message", exact=True)).to_be_in_viewport()
+        expect(page.get_by_role("button", name="Send")).to_be_in_viewport()
+
+
+LONGEST_MOTION = """() => Math.max(0, ...[...document.querySelectorAll('#chat-widget *')].map((el) => {
+    const style = getComputedStyle(el);
+    const seconds = (value) => Math.max(...value.split(',').map((part) => parseFloat(part) || 0));
+    return Math.max(seconds(style.animationDuration), seconds(style.transitionDuration));
+}))"""
+
+
+@pytest.mark.parametrize("motion", ["no-preference", "reduce"])
+def test_reduced_motion_stops_the_chats_animations(browser: Browser, stack: WebStack, motion: str) -> None:
+    """With prefers-reduced-motion the chat neither slides nor fades (clinic.css); without
+    it, the widget's own animations play (so the check can fail)."""
+    with open_page(browser, stack, DESKTOP, reduced_motion=motion) as watched:
+        page = watched.page
+        open_chat(page)
+        settle(page)
+        longest = page.evaluate(LONGEST_MOTION)
+        if motion == "reduce":
+            assert longest <= 0.01, f"an animation of {longest} s plays with reduced motion"
+        else:
+            assert longest > 0.1

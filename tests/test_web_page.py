@@ -34,7 +34,9 @@ from web.widget import (
 )
 
 CLINIC = Clinic(name="Needle & <Co>", phone="(780) 761-3777", address='10 "Main" St')
-CONFIG = PageConfig(clinic=CLINIC, rasa_url="http://localhost:5005")
+CONFIG = PageConfig(
+    clinic=CLINIC, rasa_url="http://localhost:5005", retention_days=21, privacy_url="/privacy"
+)
 
 
 @pytest.fixture()
@@ -47,6 +49,7 @@ def site(tmp_path: Path) -> Site:
         "<p>{{clinic_address}}</p>",
         "utf-8",
     )
+    (static / "privacy.html").write_text("<p>Kept {{retention_days}} days.</p>", "utf-8")
     (static / "clinic.css").write_text("body { color: black }", "utf-8")
     (static / "notes.txt").write_text("not served", "utf-8")
     widget = tmp_path / "rasa-webchat.js"  # as `make web-deps` builds it
@@ -94,12 +97,21 @@ def test_real_page_template_has_every_placeholder_filled() -> None:
     assert 'href="tel:+17807613777"' in page
     assert "Dry Needling in Downtown Edmonton" in page
     assert "Can You Exercise After Dry Needling?" in page
+    assert '<a href="/privacy">Privacy: what the chat keeps</a>' in page
+
+
+def test_real_privacy_page_says_how_long_and_how_to_delete() -> None:
+    """The default PRIVACY_URL: what is kept, RETENTION_DAYS, masking, deletion by phone."""
+    page = render_page((PROJECT / "web" / "static" / "privacy.html").read_text("utf-8"), CONFIG)
+    assert "{{" not in page and "}}" not in page
+    assert "deleted 21 days after their last message" in page
+    assert "<code>[phone]</code>" in page and 'href="tel:+17807613777"' in page
 
 
 def test_config_script_cannot_break_out_of_a_script() -> None:
     config = PageConfig(
         clinic=Clinic(name="</script><script>alert(1)</script>", phone="1", address="a"),
-        rasa_url="http://localhost:5005",
+        rasa_url="http://localhost:5005", retention_days=30, privacy_url="/privacy",
     )
     script = config_script(config)
     assert "</script>" not in script and "<" not in script
@@ -167,6 +179,11 @@ def test_server_serves_the_page_config_widget_and_static_files(server: str) -> N
 
     status, _, body = fetch(server + "/static/clinic.css")
     assert status == 200 and body == b"body { color: black }"
+
+    status, headers, body = fetch(server + "/privacy")
+    assert status == 200 and body == b"<p>Kept 21 days.</p>"
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert fetch(server + "/static/privacy.html")[0] == 404  # the template itself is not served
 
 
 def test_server_serves_nothing_else(server: str) -> None:

@@ -3,7 +3,9 @@
 A small static server (standard library only) for `make run`. It serves:
 
 - `/`: `web/static/index.html` with the clinic's name, phone and address from the
-  environment (`.env`: CLINIC_NAME, CLINIC_PHONE, CLINIC_ADDRESS) filled in, escaped;
+  settings (`.env`: CLINIC_NAME, CLINIC_PHONE, CLINIC_ADDRESS) filled in, escaped;
+- `/privacy`: `web/static/privacy.html`, what the chat keeps and for how long
+  (RETENTION_DAYS), the default PRIVACY_URL;
 - `/config.js`: what the widget needs (the Rasa server's URL, the clinic's name);
 - `/static/<file>`: the page's own CSS, JavaScript and images;
 - `/vendor/rasa-webchat.js`: the chat widget as `make web-deps` built it (web/widget.py).
@@ -37,7 +39,9 @@ logger = logging.getLogger("web.serve")
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
-PAGE_TEMPLATE = STATIC_DIR / "index.html"
+# The pages, rendered from templates with the clinic's details: the dry needling page
+# with the chat, and what the chat keeps (the default PRIVACY_URL).
+PAGES = {"/": "index.html", "/privacy": "privacy.html"}
 WIDGET_JS = BUILT
 
 
@@ -58,6 +62,8 @@ class PageConfig:
 
     clinic: Clinic
     rasa_url: str
+    retention_days: int
+    privacy_url: str
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "PageConfig":
@@ -68,7 +74,7 @@ class PageConfig:
         """
         current = settings() if environ is None else load(environ=environ)
         rasa_url = current.rasa_public_url or f"http://localhost:{current.rasa_port}"
-        return cls(clinic=load_clinic(), rasa_url=rasa_url)
+        return cls(load_clinic(), rasa_url, current.retention_days, current.privacy_url)
 
 
 def display_name(name: str) -> str:
@@ -84,6 +90,8 @@ def render_page(template: str, config: PageConfig) -> str:
         "clinic_phone": clinic.phone,
         "clinic_tel": clinic.tel_uri,
         "clinic_address": clinic.address,
+        "retention_days": str(config.retention_days),
+        "privacy_url": config.privacy_url,
     }
     page = template
     for key, value in values.items():
@@ -174,14 +182,16 @@ class Site:
             )
         self.config = config
         self.csp = content_security_policy(config)
-        page = render_page((static_dir / PAGE_TEMPLATE.name).read_text("utf-8"), config)
         self.resources: Dict[str, Resource] = {
-            "/": Resource.make(page.encode("utf-8"), ".html"),
+            url: Resource.make(render_page((static_dir / name).read_text("utf-8"), config).encode(), ".html")
+            for url, name in PAGES.items()
+        }
+        self.resources.update({
             "/config.js": Resource.make(config_script(config).encode("utf-8"), ".js"),
             "/vendor/rasa-webchat.js": Resource.make(widget_js.read_bytes(), ".js"),
-        }
+        })
         for path in sorted(static_dir.iterdir()):
-            if path.is_file() and path.name != PAGE_TEMPLATE.name and path.suffix in CONTENT_TYPES:
+            if path.is_file() and path.name not in PAGES.values() and path.suffix in CONTENT_TYPES:
                 self.resources[f"/static/{path.name}"] = Resource.make(path.read_bytes(), path.suffix)
 
     def find(self, request_path: str) -> Optional[Resource]:
