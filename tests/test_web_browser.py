@@ -269,6 +269,9 @@ def test_patient_conversation_on_desktop(browser: Browser, stack: WebStack) -> N
         assert page.locator(".rw-client").count() == 0
         # It is in the live region that screen readers announce.
         expect(page.get_by_role("log").get_by_text("automated assistant")).to_be_visible()
+        settle(page)
+        page.locator(".rw-messages-container").evaluate("(log) => { log.scrollTop = 0; }")
+        screenshot(page, "web-notice")
 
         # A suggested question, clicked.
         page.get_by_role("button", name="What is dry needling?").click()
