@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
@@ -90,14 +91,8 @@ def test_an_identifier_given_with_a_question_never_changes_its_answer(agent) -> 
     assert len(questions) > 300 and changed == []
 
 
-def test_endpoints_yml_stores_with_masking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The store `make run` uses; a patient's number is never written, the clinic's is."""
-    monkeypatch.setenv("TRACKER_DB", str(tmp_path / "tracker.db"))
-    monkeypatch.setenv("ACTION_PORT", "5055")
-    store = TrackerStore.create(
-        read_endpoint_config(str(PROJECT / "endpoints.yml"), "tracker_store"), Domain.empty()
-    )
-    assert isinstance(store, MaskingSQLTrackerStore)
+def save_a_patients_turn(store: TrackerStore) -> str:
+    """Store one turn with the patient's number and e-mail; the message as typed."""
     said = "what is IMS? my number is 780-555-0100, e-mail pat@example.com"
     tracker = DialogueStateTracker.from_events("patient", [
         ActionExecuted("action_listen"),
@@ -106,9 +101,42 @@ def test_endpoints_yml_stores_with_masking(tmp_path: Path, monkeypatch: pytest.M
     ])
     asyncio.run(store.save(tracker))
     assert tracker.latest_message.text == said  # the turn itself keeps the original
-    store.engine.dispose()
-    with sqlite3.connect(tmp_path / "tracker.db") as db:
-        stored = " ".join(row[0] for row in db.execute("select data from events"))
+    return said
+
+
+def assert_masked(stored: str) -> None:
+    """No identifier of the patient's in the stored rows; the clinic's number stays."""
     assert "780-555-0100" not in stored and "pat@example.com" not in stored
     assert stored.count("[phone]") == 2 and "[email]" in stored  # text and parse data
     assert "(780) 761-3777" in stored
+
+
+def test_endpoints_yml_stores_with_masking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store `make run` uses (SQLite): read back from the file itself."""
+    monkeypatch.setenv("TRACKER_DB", str(tmp_path / "tracker.db"))
+    monkeypatch.setenv("ACTION_PORT", "5055")
+    store = TrackerStore.create(
+        read_endpoint_config(str(PROJECT / "endpoints.yml"), "tracker_store"), Domain.empty()
+    )
+    assert isinstance(store, MaskingSQLTrackerStore)
+    save_a_patients_turn(store)
+    store.engine.dispose()
+    with sqlite3.connect(tmp_path / "tracker.db") as db:
+        assert_masked(" ".join(row[0] for row in db.execute("select data from events")))
+
+
+def test_postgresql_stores_with_masking_too(tmp_path: Path, postgres: int) -> None:
+    """The same store on PostgreSQL (production, SECURITY.md): read back with SQL."""
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        "tracker_store:\n  type: stores.masking_tracker_store.MaskingSQLTrackerStore\n"
+        f"  dialect: postgresql\n  url: 127.0.0.1\n  port: {postgres}\n  db: rasa\n"
+        "  login_db: postgres\n  username: postgres\n"
+    )
+    store = TrackerStore.create(read_endpoint_config(str(endpoints), "tracker_store"), Domain.empty())
+    assert isinstance(store, MaskingSQLTrackerStore) and store.engine.dialect.name == "postgresql"
+    save_a_patients_turn(store)
+    with store.engine.connect() as connection:
+        rows = connection.execute(sqlalchemy.text("select data from events")).fetchall()
+    store.engine.dispose()
+    assert_masked(" ".join(row[0] for row in rows))

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import glob
 import os
 import shutil
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
@@ -149,35 +146,6 @@ def test_export_without_a_database_says_so(project: Path, monkeypatch: pytest.Mo
     with pytest.raises(UserError, match="No conversations yet"):
         export(Project(project), project / "out.csv")
     assert not (project / "missing.db").exists()
-
-
-@pytest.fixture
-def postgres() -> Iterator[int]:
-    """A throw-away PostgreSQL server on a free loopback port (skipped if not installed)."""
-    found = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))), None)
-    if not found:
-        pytest.skip("PostgreSQL is not installed")
-    bindir = Path(found).resolve().parent
-    as_user: List[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        if not shutil.which("runuser"):
-            pytest.skip("running as root without runuser")
-        as_user = ["runuser", "-u", "nobody", "--"]
-    base = Path(tempfile.mkdtemp(prefix="retrain-pg-"))
-    base.chmod(0o777)
-    data, port = base / "data", free_port()
-    quiet = {"check": True, "capture_output": True}
-    initdb = [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
-    subprocess.run(as_user + initdb, **quiet)
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1"
-    subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"),
-                              "-w", "start"], **quiet)
-    try:
-        yield port
-    finally:
-        subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_export_from_postgresql_is_the_same_code(project: Path, postgres: int) -> None:

@@ -402,7 +402,10 @@ def test_keyboard_only(browser: Browser, stack: WebStack) -> None:
         settle(page)
         assert focused(page)["label"] == "Type your message"  # focus moves into the chat
 
-        tab_to(page, lambda el: el["role"] == "button" and "acupuncture" in el["text"], key="Shift+Tab")
+        # The privacy notice's link is reached by keyboard (Shift+Tab from the message box).
+        notice_link = tab_to(page, lambda el: el["text"] == "How we handle your information", key="Shift+Tab")
+        assert notice_link["tag"] == "a"
+        tab_to(page, lambda el: el["role"] == "button" and "acupuncture" in el["text"])
         page.keyboard.press("Enter")
         bot_says(page, "Qi")
         settle(page)
