@@ -31,6 +31,7 @@ from core.clinic import load_clinic
 from core.handoff import call_button, clinic_details
 from core.limits import MAX_SENDER_CHARS, Limits
 from core.settings import PROJECT
+from stores.availability import refuse_in_memory_fallback
 
 logger = logging.getLogger(__name__)
 # Characters NLU should not see: control characters and the zero-width space (a word
@@ -323,7 +324,8 @@ def install_server_guards(blueprint: Blueprint, limits: Limits) -> None:
 
     Before start (before Rasa loads the model): Sanic's request-size limit, and a
     `--model` that does not exist stops the server. After start (the model is loaded by
-    then): stop with a clear error if there is no model.
+    then): stop with a clear error if there is no model, and turn off Rasa's in-memory
+    fallback of the tracker store (stores/availability.py).
     """
 
     async def before_start(app: Sanic, _loop: Any) -> None:
@@ -333,6 +335,7 @@ def install_server_guards(blueprint: Blueprint, limits: Limits) -> None:
     async def after_start(app: Sanic, _loop: Any) -> None:
         check_model_loaded(app)
         use_server_domain(app)
+        refuse_in_memory_fallback(app.ctx.agent)
 
     blueprint.listener("before_server_start")(before_start)
     blueprint.listener("after_server_start")(after_start)

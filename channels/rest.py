@@ -11,7 +11,9 @@ the bot's messages as a JSON list, as Rasa's `rest` channel does. Differences:
 * a message that got no reply at all, or none within `REPLY_TIMEOUT_SECONDS`, gets the
   phone hand-off (the safety net);
 * `input_channel` in the body is ignored (always `rest`), `?stream=true` is not supported,
-  and nothing the patient wrote is logged.
+  and nothing the patient wrote is logged;
+* `GET /webhooks/rest/ready` is the readiness check (for a proxy or a supervisor): 200
+  when a model is loaded and the tracker and lock stores answer, else 503 with the problems.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from channels.guard import (
 )
 from core.limits import Limits, load_limits
 from core.settings import settings
+from stores.availability import readiness_problems
 
 
 class RestChannel(RestInput):
@@ -64,6 +67,14 @@ class RestChannel(RestInput):
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webhook.route("/ready", methods=["GET"])
+        async def ready(request: Request) -> HTTPResponse:
+            """200 when a model is loaded and both stores answer; else 503 and why."""
+            problems = await readiness_problems(getattr(request.app.ctx, "agent", None))
+            if problems:
+                return response.json({"status": "not ready", "problems": problems}, status=503)
+            return response.json({"status": "ready"})
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

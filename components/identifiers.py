@@ -43,9 +43,10 @@ class IdentifierFilter(GraphComponent):
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Replace each message's text by the text without identifiers."""
+        """Replace each message's text by the text without identifiers (if it has any:
+        other messages are left exactly as they are)."""
         for message in messages:
             text = message.get(TEXT)
-            if isinstance(text, str) and text:
+            if isinstance(text, str) and text and without_identifiers(text) != text:
                 message.set(TEXT, without_identifiers(text))
         return messages

@@ -145,7 +145,6 @@ class Settings:
     max_message_chars: int = setting(whole(1))
     max_request_bytes: int = setting(whole(1024))
     reply_timeout_seconds: int = setting(whole(1))
-    restart_delay_seconds: int = setting(whole(0))
     retention_days: int = setting(whole(1))
     privacy_url: str = setting(link)
     speedups: str = setting(choice("on", "off"))

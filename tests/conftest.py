@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List
 
@@ -16,7 +17,7 @@ from core.settings import MODEL_PATH as MODEL
 from core.settings import PROJECT, apply_offline_env
 from retrain.sandbox import free_port
 
-__all__ = ["MODEL", "PROJECT"]
+__all__ = ["MODEL", "PROJECT", "Postgres"]
 
 apply_offline_env()
 
@@ -36,30 +37,55 @@ def agent():  # type: ignore[no-untyped-def]
         os.chdir(cwd)
 
 
+@dataclass
+class Postgres:
+    """A throw-away PostgreSQL server of the test's own, on a free loopback port."""
+
+    port: int
+    base: Path
+    bindir: Path
+    as_user: List[str]
+
+    def pg_ctl(self, *args: str) -> None:
+        """Run pg_ctl on this server's data folder."""
+        subprocess.run([*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.base / "data"), *args],
+                       check=True, capture_output=True)
+
+    def start(self) -> None:
+        """Start it (again); return once it accepts connections."""
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1"
+        self.pg_ctl("-o", options, "-l", str(self.base / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        """Stop it (fast: connections are closed)."""
+        self.pg_ctl("-m", "fast", "-w", "stop")
+
+    def endpoint(self, store_type: str) -> str:
+        """An endpoints.yml `tracker_store` section for this server."""
+        return (f"tracker_store:\n  type: {store_type}\n  dialect: postgresql\n  url: 127.0.0.1\n"
+                f"  port: {self.port}\n  db: rasa\n  login_db: postgres\n  username: postgres\n")
+
+
 @pytest.fixture
-def postgres() -> Iterator[int]:
-    """A throw-away PostgreSQL server on a free loopback port (Debian's PostgreSQL, preinstalled)."""
+def postgres() -> Iterator[Postgres]:
+    """A throw-away PostgreSQL server (Debian's PostgreSQL, preinstalled), stopped afterwards."""
     found = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))), None)
     if not found:
         pytest.fail("PostgreSQL is not installed: apt-get install postgresql", pytrace=False)
-    bindir = Path(found).resolve().parent
     as_user: List[str] = []
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         if not shutil.which("runuser"):
             pytest.fail("running as root without runuser (util-linux)", pytrace=False)
         as_user = ["runuser", "-u", "nobody", "--"]
-    base = Path(tempfile.mkdtemp(prefix="retrain-pg-"))
+    base = Path(tempfile.mkdtemp(prefix="pg-"))
     base.chmod(0o777)
-    data, port = base / "data", free_port()
-    quiet = {"check": True, "capture_output": True}
-    initdb = [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
-    subprocess.run(as_user + initdb, **quiet)
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1"
-    subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"),
-                              "-w", "start"], **quiet)
+    server = Postgres(free_port(), base, Path(found).resolve().parent, as_user)
+    initdb = [str(server.bindir / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U", "postgres"]
+    subprocess.run(as_user + initdb, check=True, capture_output=True)
+    server.start()
     try:
-        yield port
+        yield server
     finally:
-        subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       capture_output=True)
+        subprocess.run([*as_user, str(server.bindir / "pg_ctl"), "-D", str(base / "data"), "-m", "fast",
+                        "-w", "stop"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)

@@ -219,6 +219,9 @@ def test_on_the_real_pipeline_the_lean_classifiers_learn_rasas_weights(
     for answering, each lean classifier holds exactly the weights Rasa's own learns."""
     weights = []
     for name, component in (("lean", lean), ("stock", stock)):
+        # An existing folder: unpacking into a missing one lets Rasa's shutil.move rename the
+        # first component's folder to it (which one comes first depends on the names).
+        (tmp_path / name).mkdir()
         storage, metadata = LocalModelStorage.from_model_archive(tmp_path / name, real_pipeline_models[name])
         node = next(n for n in metadata.predict_schema.nodes.values() if n.uses is component)
         config = {**component.get_default_config(), **node.config}

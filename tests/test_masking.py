@@ -19,7 +19,7 @@ from bench.devset import load_singles
 from core.identifiers import mask, without_identifiers
 from retrain.heldout import DEFAULT_TEST_FILE, load_examples, predicted_label
 from stores.masking_tracker_store import MaskingSQLTrackerStore
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, Postgres
 
 # Identifiers as patients add them to a question, before or after it.
 GIVEN_WITH_A_QUESTION = [
@@ -125,14 +125,10 @@ def test_endpoints_yml_stores_with_masking(tmp_path: Path, monkeypatch: pytest.M
         assert_masked(" ".join(row[0] for row in db.execute("select data from events")))
 
 
-def test_postgresql_stores_with_masking_too(tmp_path: Path, postgres: int) -> None:
+def test_postgresql_stores_with_masking_too(tmp_path: Path, postgres: Postgres) -> None:
     """The same store on PostgreSQL (production, SECURITY.md): read back with SQL."""
     endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text(
-        "tracker_store:\n  type: stores.masking_tracker_store.MaskingSQLTrackerStore\n"
-        f"  dialect: postgresql\n  url: 127.0.0.1\n  port: {postgres}\n  db: rasa\n"
-        "  login_db: postgres\n  username: postgres\n"
-    )
+    endpoints.write_text(postgres.endpoint("stores.masking_tracker_store.MaskingSQLTrackerStore"))
     store = TrackerStore.create(read_endpoint_config(str(endpoints), "tracker_store"), Domain.empty())
     assert isinstance(store, MaskingSQLTrackerStore) and store.engine.dialect.name == "postgresql"
     save_a_patients_turn(store)

@@ -24,7 +24,7 @@ from retrain.errors import UserError
 from retrain.project import Project, load_env
 from retrain.questions import export, from_spreadsheet, spreadsheet_safe, unanswered
 from retrain.sandbox import free_port
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, Postgres
 
 HANDOFF = {"out_of_scope", "nlu_fallback", "book_appointment", "contact"}
 DAY = 86400.0
@@ -148,7 +148,7 @@ def test_export_without_a_database_says_so(project: Path, monkeypatch: pytest.Mo
     assert not (project / "missing.db").exists()
 
 
-def test_export_from_postgresql_is_the_same_code(project: Path, postgres: int) -> None:
+def test_export_from_postgresql_is_the_same_code(project: Path, postgres: Postgres) -> None:
     """endpoints.yml pointing at PostgreSQL (as in production): the same export."""
     from rasa.core.tracker_store import TrackerStore
     from rasa.utils.endpoints import read_endpoint_config
@@ -158,7 +158,7 @@ def test_export_from_postgresql_is_the_same_code(project: Path, postgres: int) -
     endpoints.write_text(text[:text.index("tracker_store:")] + (
         "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: 127.0.0.1\n  port: ${PG_PORT}\n"
         "  db: rasa\n  login_db: postgres\n  username: postgres\n"))
-    (project / ".env").write_text(f"PG_PORT={postgres}\n")
+    (project / ".env").write_text(f"PG_PORT={postgres.port}\n")
     load_env(project)
     endpoint = read_endpoint_config(str(endpoints), "tracker_store")
     save_conversations(TrackerStore.create(endpoint, Domain.empty()))
