@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -34,3 +38,33 @@ def test_the_units_serve_as_make_run_does() -> None:
             assert ". scripts/env.sh && " in text and "exec .venv/bin/" in text and "Restart=always" in text
     actions = (PROJECT / "deploy" / "systemd" / "clinic-assistant-actions.service").read_text()
     assert "SANIC_HOST=127.0.0.1" in actions
+
+
+def exec_start(unit: str) -> list[str]:
+    """The command a unit runs, as systemd hands it over: `$NAME` and `${NAME}` replaced by
+    the unit's Environment= (empty if not set there, even inside quotes), `$$` by `$`."""
+    lines = (PROJECT / "deploy" / "systemd" / unit).read_text().splitlines()
+    environment = dict(line[len("Environment="):].split("=", 1) for line in lines
+                       if line.startswith("Environment="))
+    for line in lines:
+        if line.startswith("ExecStart="):
+            value = re.sub(r"(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?",
+                           lambda m: environment.get(m.group(1), ""), line[len("ExecStart="):])
+            return shlex.split(value.replace("$$", "$"))
+    raise AssertionError(f"{unit} has no ExecStart")
+
+
+@pytest.mark.parametrize(("unit", "expected"), [
+    ("clinic-assistant-actions.service", "-m rasa_sdk --port 5055 --actions actions"),
+    ("clinic-assistant-rasa.service", "rasa run --endpoints endpoints.yml --credentials credentials.yml "
+                                      "-i 127.0.0.1 --port 5005 --cors http://localhost:8080"),
+    ("clinic-assistant-web.service", "-m web.serve --host 127.0.0.1 --port 8080"),
+])
+def test_each_unit_starts_its_process_with_the_settings(unit: str, expected: str) -> None:
+    """Run with `exec` replaced by `echo`: the command line the settings of .env.example give."""
+    command = exec_start(unit)
+    assert command[:2] == ["/bin/bash", "-c"]
+    script = command[2].replace("exec .venv/bin/", "exec echo .venv/bin/")
+    result = subprocess.run(["bash", "-c", script], cwd=PROJECT, capture_output=True, text=True,
+                            env={"PATH": os.environ["PATH"], "PYTHON": sys.executable}, check=True)
+    assert expected in result.stdout, result.stdout
