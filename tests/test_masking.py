@@ -4,6 +4,7 @@ never part of what NLU reads (components/identifiers.py), both from core/identif
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
@@ -11,15 +12,15 @@ import pytest
 import sqlalchemy
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
 from bench.devset import load_singles
 from core.identifiers import mask, without_identifiers
 from retrain.heldout import DEFAULT_TEST_FILE, load_examples, predicted_label
-from stores.masking_tracker_store import MaskingSQLTrackerStore
-from tests.conftest import PROJECT, Postgres
+from stores.masking_tracker_store import RECENT_EVENTS, MaskingSQLTrackerStore
+from tests.conftest import MODEL, PROJECT, Postgres
 
 # Identifiers as patients add them to a question, before or after it.
 GIVEN_WITH_A_QUESTION = [
@@ -136,3 +137,81 @@ def test_postgresql_stores_with_masking_too(tmp_path: Path, postgres: Postgres) 
         rows = connection.execute(sqlalchemy.text("select data from events")).fetchall()
     store.engine.dispose()
     assert_masked(" ".join(row[0] for row in rows))
+
+
+# --- a tracker is read with the session's recent events only (flat cost per message) ---
+
+
+def sqlite_store(tmp_path: Path, recent_events: int | None) -> MaskingSQLTrackerStore:
+    """The store on a fresh SQLite file, reading `recent_events` events (None: all)."""
+    domain = Domain.from_yaml("version: '3.1'\nslots:\n  language:\n    type: text\n    mappings: []\n")
+    return MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"),
+                                  recent_events=recent_events)
+
+
+def stored_events(store: MaskingSQLTrackerStore) -> list[str]:
+    """The `text`/`name` of every stored event, in order."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(sqlalchemy.text("select data from events order by id")).fetchall()
+    return [json.loads(row[0]).get("text") or json.loads(row[0]).get("name") or json.loads(row[0])["event"]
+            for row in rows]
+
+
+def test_the_tracker_is_read_with_recent_events_and_earlier_slots(tmp_path: Path) -> None:
+    """30 turns stored; read back: the last 12 events, the slot set in turn 1, and saving
+    after reading stores exactly the new events, once, in order."""
+    store = sqlite_store(tmp_path, recent_events=12)
+    events = [ActionExecuted("action_listen"), SlotSet("language", "fr")]
+    for n in range(30):
+        events += [UserUttered(f"message {n}"), BotUttered(f"reply {n}"), ActionExecuted("action_listen")]
+    asyncio.run(store.save(DialogueStateTracker.from_events("patient", events, store.domain.slots)))
+    tracker = asyncio.run(store.retrieve("patient"))
+    assert tracker is not None and len(tracker.events) == 12 + 1
+    assert tracker.get_slot("language") == "fr"
+    assert tracker.latest_message.text == "message 29"
+    tracker.update(UserUttered("message 30"))
+    asyncio.run(store.save(tracker))
+    tracker.update(BotUttered("reply 30"))
+    asyncio.run(store.save(tracker))
+    said = stored_events(store)
+    assert said.count("message 30") == 1 and said.count("reply 30") == 1
+    assert said[-2:] == ["message 30", "reply 30"] and len(said) == len(events) + 2
+
+
+def test_whole_sessions_can_still_be_read(tmp_path: Path) -> None:
+    """`recent_events: null` in endpoints.yml: Rasa's own reading, every event."""
+    store = sqlite_store(tmp_path, recent_events=None)
+    events = [ActionExecuted("action_listen")] + [UserUttered(f"m{n}") for n in range(50)]
+    asyncio.run(store.save(DialogueStateTracker.from_events("patient", events)))
+    assert len(asyncio.run(store.retrieve("patient")).events) == 51
+
+
+def test_a_long_conversation_gets_the_same_replies_read_either_way(tmp_path: Path) -> None:
+    """Every conversation of the development set, one after another in one conversation
+    (143 messages), through the model and the action server: the same replies, turn by
+    turn, whether the tracker is read with its recent events or whole."""
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bench.devset import free_port, load_conversations, start_action_server
+
+    texts = [turn.text for c in load_conversations() for turn in c["turns"]]
+    port = free_port()
+    server = start_action_server(port)
+    try:
+        replies = []
+        for name, recent in (("recent", RECENT_EVENTS), ("whole", None)):
+            (tmp_path / name).mkdir()
+            agent = Agent.load(str(MODEL), tracker_store=sqlite_store(tmp_path / name, recent),
+                               action_endpoint=EndpointConfig(f"http://127.0.0.1:{port}/webhook"))
+
+            async def talk(agent: Agent = agent) -> list[str]:
+                return [" | ".join(r.get("text", "") for r in await agent.handle_text(t, sender_id="p"))
+                        for t in texts]
+
+            replies.append(asyncio.run(talk()))
+    finally:
+        server.kill()
+        server.wait()
+    assert len(texts) > 100
+    assert replies[0] == replies[1]
