@@ -1,6 +1,6 @@
 """Serving benchmark: the assistant as `make run` serves it against stock `rasa run`.
 
-    python -m bench.serving [--levels 1 8 32] [--turns 10] [--skip-train]
+    python -m bench.serving [--levels 1 8 32] [--turns 30] [--skip-train]
 
 Both servers get the same trained model (models/dry-needling.tar.gz), the same action
 server, the same channels and a fresh SQLite tracker store each:
@@ -324,7 +324,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--turns", type=int, default=10, help="messages per conversation")
+    parser.add_argument("--turns", type=int, default=30, help="messages per conversation")
     parser.add_argument("--per-user", type=int, default=40, help="messages per patient and level")
     parser.add_argument("--level-seconds", type=float, default=240, help="time limit per level")
     parser.add_argument("--setups", nargs="+", choices=("stock", "ours"), default=["stock", "ours"])
