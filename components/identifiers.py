@@ -47,6 +47,7 @@ class IdentifierFilter(GraphComponent):
         other messages are left exactly as they are)."""
         for message in messages:
             text = message.get(TEXT)
-            if isinstance(text, str) and text and without_identifiers(text) != text:
-                message.set(TEXT, without_identifiers(text))
+            read = without_identifiers(text) if isinstance(text, str) and text else text
+            if read != text:
+                message.set(TEXT, read)
         return messages

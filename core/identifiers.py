@@ -17,6 +17,7 @@ IDENTIFIERS: List[Tuple[Pattern[str], str]] = [
     (re.compile(r"(?<![\w+])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)"), "[phone]"),
     (re.compile(r"(?<!\d)\d{5}[\s-]?\d{4}(?!\d)|(?<!\d)\d{3}[\s-]\d{3}[\s-]\d{3}(?!\d)"), "[health card]"),
 ]
+PLACEHOLDER = re.compile("|".join(re.escape(placeholder) for _, placeholder in IDENTIFIERS))
 # "my number is", "call me at", "email:", "or" ... just before an identifier.
 LEAD_IN = re.compile(
     r"(?:\b(?:my|our|the)\s+(?:cell(?:\s*phone)?|phone|mobile|number|e-?mail(?:\s+address)?|"
@@ -40,7 +41,7 @@ def without_identifiers(text: str) -> str:
     masked = mask(text)
     if masked == text:
         return text
-    pieces = re.split(r"\[(?:phone|email|health card)\]", masked)
+    pieces = PLACEHOLDER.split(masked)
     kept = [LEAD_IN.sub("", piece) for piece in pieces[:-1]] + [pieces[-1]]
     cleaned = re.sub(r"\s+([,.?!])", r"\1", re.sub(r"\s{2,}", " ", " ".join(kept)))
     cleaned = cleaned.lstrip(" ,;.:-").rstrip(" ,;")

@@ -10,6 +10,7 @@ same values from `python -m core.settings --export` (scripts/env.sh).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shlex
 import sys
@@ -157,9 +158,20 @@ class Settings:
         return dict(self.raw)
 
 
+def setting_fields() -> List[Any]:
+    """The fields of `Settings` read from the environment, in order."""
+    return [item for item in fields(Settings) if "parse" in item.metadata]
+
+
 def names() -> List[str]:
     """The environment variables of the settings, in `Settings`' order."""
-    return [item.name.upper() for item in fields(Settings) if "parse" in item.metadata]
+    return [item.name.upper() for item in setting_fields()]
+
+
+@functools.lru_cache(maxsize=32)
+def _file_values(path: Path, _version: Tuple[int, int]) -> Dict[str, str]:
+    """A settings file's values, stripped; read again only when the file changes."""
+    return {key: (value or "").strip() for key, value in dotenv_values(path).items()}
 
 
 def read_files(project: Path = PROJECT) -> List[Tuple[str, Dict[str, str]]]:
@@ -170,8 +182,13 @@ def read_files(project: Path = PROJECT) -> List[Tuple[str, Dict[str, str]]]:
     layers = [(".env.example", example)]
     if (project / ".env").exists():
         layers.append((".env", project / ".env"))
-    return [(source, {k: (v or "").strip() for k, v in dotenv_values(path).items()})
-            for source, path in layers]
+    return [(source, dict(_file_values(path, _stamp(path)))) for source, path in layers]
+
+
+def _stamp(path: Path) -> Tuple[int, int]:
+    """When a file last changed, and its size: a changed file is read again."""
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size
 
 
 def load(project: Path = PROJECT, environ: Optional[Mapping[str, str]] = None) -> Settings:
@@ -182,9 +199,7 @@ def load(project: Path = PROJECT, environ: Optional[Mapping[str, str]] = None) -
     values: Dict[str, Any] = {}
     raw: Dict[str, str] = {}
     problems = []
-    for item in fields(Settings):
-        if "parse" not in item.metadata:
-            continue
+    for item in setting_fields():
         name = item.name.upper()
         if name not in defaults:
             problems.append(f"{name} is not in .env.example: every setting is documented there")
@@ -207,8 +222,8 @@ def load(project: Path = PROJECT, environ: Optional[Mapping[str, str]] = None) -
 
 
 def settings() -> Settings:
-    """This process's settings: the project's files, then its environment (read each call,
-    so a variable set at run time counts; the files are small)."""
+    """This process's settings: the project's files (parsed again only when they change),
+    then its environment (read each call, so a variable set at run time counts)."""
     return load()
 
 
