@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from bench import _env  # noqa: F401  (environment defaults first)
-from bench.servers import PROJECT, reply_texts, running_stack, send_rest, serving_settings
+from bench.servers import PROJECT, endpoints_with, reply_texts, running_stack, send_rest, serving_settings
 
 RESULTS = PROJECT / "bench" / "results" / "long_conversation.json"
 MAX_GROWTH = 1.15
@@ -35,12 +35,6 @@ SCRIPT = [
     "How does dry needling work?", "no", "Can I exercise afterwards?", "can I book online?",
     "When is dry needling used?", "thanks",
 ]
-FULL_SESSIONS = (
-    "action_endpoint:\n  url: http://127.0.0.1:${ACTION_PORT}/webhook\n"
-    "tracker_store:\n  type: stores.masking_tracker_store.MaskingSQLTrackerStore\n"
-    "  dialect: sqlite\n  db: ${TRACKER_DB}\n  recent_events: null\n"
-    "lock_store:\n  type: stores.sqlite_lock_store.SQLiteLockStore\n  db: ${TRACKER_DB}\n"
-)
 
 
 def conversation(port: int, sender: str, messages: int) -> Tuple[List[float], List[str]]:
@@ -59,8 +53,7 @@ def measure(workdir: Path, messages: int, rounds: int, full_sessions: bool) -> D
     workdir.mkdir(parents=True)
     args: List[str] = []
     if full_sessions:
-        (workdir / "endpoints.yml").write_text(FULL_SESSIONS)
-        args = ["--endpoints", str(workdir / "endpoints.yml")]
+        args = ["--endpoints", str(endpoints_with(workdir / "endpoints.yml", {"recent_events": None}))]
     with running_stack(workdir, serving_settings(), rasa_args=args) as stack:
         conversation(stack.rasa_port, "warm-up", 5)
         runs = [conversation(stack.rasa_port, f"long-{n}", messages) for n in range(rounds)]

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Sequence, Tuple
 
+import yaml
+
 from core.settings import MODEL_PATH as MODEL
 from core.settings import PROJECT, load
 
@@ -31,6 +33,15 @@ def serving_settings() -> Dict[str, str]:
     then .env), every variable but the per-test ones (workers, threads, limits, ...)."""
     values = load(PROJECT, environ={}).env()
     return {name: value for name, value in sorted(values.items()) if name not in PER_TEST_VARIABLES}
+
+
+def endpoints_with(path: Path, tracker_store: Dict[str, Any]) -> Path:
+    """Write the project's endpoints.yml to `path` with its tracker store's settings
+    updated by `tracker_store` (the action server and lock store as they are)."""
+    endpoints = yaml.safe_load((PROJECT / "endpoints.yml").read_text(encoding="utf-8"))
+    endpoints["tracker_store"].update(tracker_store)
+    path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+    return path
 
 
 def free_port() -> int:

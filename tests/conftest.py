@@ -7,9 +7,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List
+from typing import Any, Callable, Iterator, List
 
 import pytest
 
@@ -17,7 +18,7 @@ from core.settings import MODEL_PATH as MODEL
 from core.settings import PROJECT, apply_offline_env
 from retrain.sandbox import free_port
 
-__all__ = ["MODEL", "PROJECT", "Postgres"]
+__all__ = ["MODEL", "PROJECT", "Postgres", "eventually"]
 
 apply_offline_env()
 
@@ -35,6 +36,22 @@ def agent():  # type: ignore[no-untyped-def]
         return Agent.load(str(MODEL))
     finally:
         os.chdir(cwd)
+
+
+def eventually(check: Callable[[], Any], seconds: float = 60) -> Any:
+    """The first truthy result of `check` (errors count as not yet) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except OSError as error:
+            last = error
+        time.sleep(0.5)
+    raise TimeoutError(f"not within {seconds} s (last error: {last})")
+
 
 
 @dataclass

@@ -12,22 +12,22 @@ import json
 import logging
 import os
 import sqlite3
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+import yaml
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bench.servers import Stack, reply_texts, running_stack
+from bench.servers import Stack, endpoints_with, reply_texts, running_stack
 from core.clinic import load_clinic
 from stores import availability
 from stores.availability import StrictTrackerStore, TrackerStoreUnavailable, refuse_in_memory_fallback
-from tests.conftest import Postgres
+from tests.conftest import Postgres, eventually
 
 PHONE = load_clinic().phone
 
@@ -95,17 +95,6 @@ def ready(stack: Stack) -> Tuple[int, Dict[str, Any]]:
         return error.code, json.loads(error.read())
 
 
-def eventually(check: Callable[[], Any], seconds: float = 60) -> Any:
-    """The first truthy result of `check` within `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise TimeoutError(f"not within {seconds} s")
-
-
 def outage(stack: Stack, go_down: Callable[[], None], come_back: Callable[[], None]) -> List[str]:
     """A patient's conversation across an outage; the replies to its three messages."""
     assert ready(stack) == (200, {"status": "ready"}), ready(stack)
@@ -159,11 +148,7 @@ def test_sqlite_unreachable_gives_the_phone_then_answers_again(sqlite_stack: Sta
 
 def test_postgresql_stopped_gives_the_phone_then_answers_again(tmp_path: Path, postgres: Postgres) -> None:
     """The production store stopped and started again under a running server."""
-    endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text(
-        "action_endpoint:\n  url: http://127.0.0.1:${ACTION_PORT}/webhook\n"
-        + postgres.endpoint("stores.masking_tracker_store.MaskingSQLTrackerStore")
-        + "lock_store:\n  type: stores.sqlite_lock_store.SQLiteLockStore\n  db: ${TRACKER_DB}\n"
-    )
+    store = yaml.safe_load(postgres.endpoint("stores.masking_tracker_store.MaskingSQLTrackerStore"))
+    endpoints = endpoints_with(tmp_path / "endpoints.yml", store["tracker_store"])
     with running_stack(tmp_path, rasa_args=["--endpoints", str(endpoints)]) as stack:
         assert_outage_replies(outage(stack, postgres.stop, postgres.start))

@@ -17,13 +17,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
 from bench.servers import children, cmdline, free_port, parent_pid, reply_texts, send_rest
 from core.clinic import load_clinic
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, eventually
 from tests.socketio_ws import SocketChat, conversation
 
 CLINIC = load_clinic()
@@ -82,21 +82,6 @@ class RunSh:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
         self.log.close()
-
-
-def eventually(check: Callable[[], Any], seconds: float) -> Any:
-    """The first truthy result of `check` (errors count as not yet) within `seconds`."""
-    deadline = time.monotonic() + seconds
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except OSError as error:
-            last = error
-        time.sleep(0.5)
-    raise TimeoutError(f"not within {seconds} s (last error: {last})")
 
 
 @pytest.fixture(scope="module")

@@ -153,8 +153,8 @@ def stored_events(store: MaskingSQLTrackerStore) -> list[str]:
     """The `text`/`name` of every stored event, in order."""
     with store.engine.connect() as connection:
         rows = connection.execute(sqlalchemy.text("select data from events order by id")).fetchall()
-    return [json.loads(row[0]).get("text") or json.loads(row[0]).get("name") or json.loads(row[0])["event"]
-            for row in rows]
+    events = [json.loads(row[0]) for row in rows]
+    return [event.get("text") or event.get("name") or event["event"] for event in events]
 
 
 def test_the_tracker_is_read_with_recent_events_and_earlier_slots(tmp_path: Path) -> None:
