@@ -8,7 +8,8 @@ endpoints.yml), so the assistant stays a single machine with nothing else to run
 
 Rasa's base class reads, changes and writes a lock in separate steps; here each of
 those read-change-write steps is one SQLite transaction (`BEGIN IMMEDIATE`), so two
-workers never issue the same ticket.
+workers never issue the same ticket. A waiting ticket outlives the one ahead of it
+(stores/tickets.py).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from core.settings import settings
+from stores.tickets import OutlivingTickets
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
-class SQLiteLockStore(LockStore):
+class SQLiteLockStore(OutlivingTickets, LockStore):
     """Ticket locks in the table `conversation_locks` of an SQLite file."""
 
     def __init__(

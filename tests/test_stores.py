@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from rasa.core.lock_store import LockStore
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
 from stores.sqlite_lock_store import SQLiteLockStore
+from stores.tickets import OutlivingTickets
 from tests.conftest import PROJECT
 
 
@@ -117,3 +118,52 @@ def test_it_waits_for_another_process_writing_to_a_new_file(tmp_path: Path) -> N
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert connection.execute("SELECT name FROM sqlite_master WHERE name = 'events'").fetchone()
+
+
+# --- a waiting ticket outlives a dead server's (stores/tickets.py)
+
+
+class OutlivingInMemoryLockStore(OutlivingTickets, InMemoryLockStore):
+    """Rasa's in-memory lock store with the fix, to compare with it alone."""
+
+
+def stuck_behind_a_dead_server(store: LockStore) -> bool:
+    """A server died holding the conversation's ticket (lifetime 1 s); the next message's
+    lock, asked for half a second later: True if it is never granted."""
+    store.issue_ticket("patient", 1)
+    time.sleep(0.5)
+
+    async def next_message() -> None:
+        async with store.lock("patient", lock_lifetime=1, wait_time_in_seconds=1):
+            pass
+
+    async def within(seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(next_message(), seconds)
+        except asyncio.TimeoutError:
+            return True
+        return False
+
+    return asyncio.run(within(4))
+
+
+def test_rasa_alone_leaves_the_next_message_waiting_forever() -> None:
+    """The failure the mixin is for: Rasa's own store never grants the lock."""
+    assert stuck_behind_a_dead_server(InMemoryLockStore())
+
+
+@pytest.mark.parametrize("make_store", [OutlivingInMemoryLockStore, "sqlite"])
+def test_the_next_message_gets_the_lock_once_the_dead_ticket_expires(make_store, tmp_path: Path) -> None:
+    store = SQLiteLockStore(db=str(tmp_path / "locks.db")) if make_store == "sqlite" else make_store()
+    assert not stuck_behind_a_dead_server(store)
+
+
+def test_the_cluster_lock_store_is_rasas_redis_store_from_endpoints() -> None:
+    """deploy/cluster/endpoints.yml's lock store is made by Rasa from the endpoint config
+    (no connection is opened before the first use)."""
+    config = EndpointConfig(type="stores.redis_lock_store.ClinicRedisLockStore", url="127.0.0.1",
+                            port=6390, password="secret", db=0)
+    store = LockStore.create(config)
+    assert isinstance(store, RedisLockStore) and isinstance(store, OutlivingTickets)
+    assert store.red.connection_pool.connection_kwargs["port"] == 6390
+    assert store.red.connection_pool.connection_kwargs["password"] == "secret"
