@@ -108,6 +108,17 @@ def link(value: str) -> str:
     return http_url(value)
 
 
+def ports(value: str) -> Tuple[int, ...]:
+    """Space-separated ports, at least one, none twice."""
+    try:
+        found = tuple(port(item) for item in value.split())
+    except ValueError:
+        raise ValueError("ports from 1 to 65535, separated by spaces") from None
+    if not found or len(set(found)) != len(found):
+        raise ValueError("one or more different ports, separated by spaces")
+    return found
+
+
 def origins(value: str) -> Tuple[str, ...]:
     """Space-separated http(s) origins."""
     return tuple(http_url(origin) for origin in value.split())
@@ -149,6 +160,12 @@ class Settings:
     retention_days: int = setting(whole(1))
     privacy_url: str = setting(link)
     speedups: str = setting(choice("on", "off"))
+    cluster_rasa_ports: Tuple[int, ...] = setting(ports)
+    cluster_pg_port: int = setting(port)
+    cluster_redis_port: int = setting(port)
+    cluster_dir: str = setting()
+    cluster_pg_password: Optional[str] = setting(optional(text))
+    cluster_redis_password: Optional[str] = setting(optional(text))
     # The variables as read, for the shell and child processes: the settings (names
     # upper-case) and any other variable that .env sets (e.g. for endpoints.yml's ${...}).
     raw: Dict[str, str] = field(default_factory=dict, compare=False, repr=False)

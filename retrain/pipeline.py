@@ -28,7 +28,7 @@ from retrain.compare import Comparison, Rules
 from retrain.errors import UserError
 from retrain.heldout import Report
 from retrain.project import Project
-from retrain.server import ReloadError, is_running, reload_model, server_url
+from retrain.server import ReloadError, cluster_urls, is_running, reload_model, server_url
 from retrain.trainingdata import FAQ_PREFIX, RESPONSE_PREFIX, TrainingSet
 
 KEEP_PREVIOUS = 3
@@ -223,7 +223,11 @@ def promote(project: Project, candidate: Path) -> Optional[Path]:
 
 
 def reload_running_server(project: Project, say: Say) -> bool:
-    """Load the promoted model into a running server. False if it runs but did not."""
+    """Load the promoted model into a running server, or into each server of `make cluster`
+    in turn. False if one runs but did not."""
+    instances = cluster_urls()
+    if instances:
+        return reload_cluster(instances, project, say)
     url = server_url()
     if not is_running(url):
         say(f"The assistant is not running at {url}: it will use the new model when started (`make run`).")
@@ -234,6 +238,22 @@ def reload_running_server(project: Project, say: Say) -> bool:
         say(f"WARNING: the running assistant still uses the old model: {error}")
         return False
     say(f"The running assistant at {url} now uses the new model (no restart; conversations kept).")
+    return True
+
+
+def reload_cluster(urls: List[str], project: Project, say: Say) -> bool:
+    """Load the promoted model into each Rasa server of `make cluster`, one after the other,
+    so that the others answer (nginx) while one loads it."""
+    for done, url in enumerate(urls):
+        try:
+            reload_model(url, settings().rasa_api_token, project.model, workers=1)
+        except ReloadError as error:
+            say(f"WARNING: the Rasa server at {url} still uses the old model: {error}")
+            if done:
+                say(f"  ({done} of {len(urls)} servers use the new model: run `make retrain` again.)")
+            return False
+    say(f"The {len(urls)} Rasa servers of the cluster now use the new model, one after the other "
+        "(no restart; conversations kept).")
     return True
 
 

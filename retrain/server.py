@@ -7,7 +7,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 from core.settings import settings
 
@@ -25,6 +25,13 @@ def server_url() -> str:
     return f"http://{host}:{current.rasa_port}"
 
 
+def cluster_urls() -> List[str]:
+    """The Rasa servers of `make cluster` (CLUSTER_RASA_PORTS) that answer; empty when it
+    does not run."""
+    urls = [f"http://127.0.0.1:{port}" for port in settings().cluster_rasa_ports]
+    return [url for url in urls if is_running(url)]
+
+
 def is_running(url: str, timeout: float = 3.0) -> bool:
     """Whether a Rasa server answers at `url`."""
     try:
@@ -34,9 +41,11 @@ def is_running(url: str, timeout: float = 3.0) -> bool:
         return False
 
 
-def reload_model(url: str, token: Optional[str], model: Path, timeout: float = 600.0) -> None:
-    """Ask the server to load `model`; conversations stay in its tracker store."""
-    workers = settings().sanic_workers
+def reload_model(url: str, token: Optional[str], model: Path, timeout: float = 600.0,
+                 workers: Optional[int] = None) -> None:
+    """Ask the server to load `model`; conversations stay in its tracker store. `workers`:
+    its worker processes (default SANIC_WORKERS, as `make run` starts it)."""
+    workers = settings().sanic_workers if workers is None else workers
     if workers > 1:
         # PUT /model reaches the one worker that accepts the request: the others would go
         # on answering with the old model.

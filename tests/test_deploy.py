@@ -8,9 +8,11 @@ import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from scripts.render_template import render
 from tests.conftest import PROJECT
 
 UNITS = sorted((PROJECT / "deploy" / "systemd").iterdir())
@@ -68,3 +70,32 @@ def test_each_unit_starts_its_process_with_the_settings(unit: str, expected: str
     result = subprocess.run(["bash", "-c", script], cwd=PROJECT, capture_output=True, text=True,
                             env={"PATH": os.environ["PATH"], "PYTHON": sys.executable}, check=True)
     assert expected in result.stdout, result.stdout
+
+
+# --- configuration templates (scripts/render_template.py) and the nginx site
+
+
+def test_templates_fill_the_settings_and_leave_nginx_variables() -> None:
+    """`${NAME}` comes from the environment; `$request_body` and `$host` stay nginx's."""
+    rendered = render("listen ${PORT};\nmap $request_body $x { }\nset $host;\n", {"PORT": "5005"})
+    assert rendered == "listen 5005;\nmap $request_body $x { }\nset $host;\n"
+    with pytest.raises(KeyError, match="CLUSTER_LISTEN, PORT"):
+        render("${PORT} ${CLUSTER_LISTEN} ${PORT}", {})
+
+
+def test_the_nginx_site_is_valid_nginx(tmp_path: Path) -> None:
+    """deploy/nginx/clinic-assistant.conf, filled as `make cluster` fills it, inside a minimal
+    nginx.conf: `nginx -t` accepts it (nginx comes with `make cluster-deps`)."""
+    nginx = shutil.which("nginx") or pytest.fail("nginx is missing: make cluster-deps", pytrace=False)
+    site = render((PROJECT / "deploy/nginx/clinic-assistant.conf").read_text(), {
+        "CLUSTER_UPSTREAM_SERVERS": "    server 127.0.0.1:5011;\n    server 127.0.0.1:5012;",
+        "CLUSTER_LISTEN": "127.0.0.1:5005", "MAX_REQUEST_BYTES": "1048576",
+    })
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{ client_body_temp_path {tmp_path}; proxy_temp_path {tmp_path};\n"
+        f"include {tmp_path}/site.conf; }}\n")
+    checked = subprocess.run([nginx, "-t", "-c", str(tmp_path / "nginx.conf")],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr

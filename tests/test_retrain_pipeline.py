@@ -141,3 +141,26 @@ def test_no_server_running_is_fine(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     said: List[str] = []
     assert reload_running_server(Project(tmp_path), said.append)
     assert "not running" in said[0]
+
+
+def test_the_cluster_gets_the_model_on_each_rasa_server(fake_server: int, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make cluster` runs (its ports answer): each server gets PUT /model, one after the other,
+    whatever SANIC_WORKERS says (each runs one process)."""
+    second = HTTPServer(("127.0.0.1", free_port()), FakeRasa)
+    threading.Thread(target=second.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("CLUSTER_RASA_PORTS", f"{fake_server} {second.server_port}")
+        monkeypatch.setenv("SANIC_WORKERS", "2")
+        monkeypatch.setenv("RASA_API_TOKEN", "secret")
+        said: List[str] = []
+        assert reload_running_server(Project(tmp_path), said.append)
+        assert FakeRasa.loaded == [str(Project(tmp_path).model.resolve())] * 2
+        assert "The 2 Rasa servers of the cluster now use the new model" in said[0]
+        monkeypatch.setenv("RASA_API_TOKEN", "wrong")
+        said.clear()
+        assert not reload_running_server(Project(tmp_path), said.append)
+        assert "still uses the old model" in said[0] and "refused the token" in said[0]
+    finally:
+        second.shutdown()
+        second.server_close()
