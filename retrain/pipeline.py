@@ -28,7 +28,7 @@ from retrain.compare import Comparison, Rules
 from retrain.errors import UserError
 from retrain.heldout import Report
 from retrain.project import Project
-from retrain.server import ReloadError, cluster_urls, is_running, reload_model, server_url
+from retrain.server import ReloadError, cluster_urls, is_ready, is_running, reload_model, server_url
 from retrain.trainingdata import FAQ_PREFIX, RESPONSE_PREFIX, TrainingSet
 
 KEEP_PREVIOUS = 3
@@ -243,10 +243,13 @@ def reload_running_server(project: Project, say: Say) -> bool:
 
 def reload_cluster(urls: List[str], project: Project, say: Say) -> bool:
     """Load the promoted model into each Rasa server of `make cluster`, one after the other,
-    so that the others answer (nginx) while one loads it."""
+    so that the others answer (nginx) while one loads it; the next one only once this one
+    says it is ready again."""
     for done, url in enumerate(urls):
         try:
             reload_model(url, settings().rasa_api_token, project.model, workers=1)
+            if not is_ready(url, timeout=10):
+                raise ReloadError("it took the model but does not say it is ready (GET /webhooks/rest/ready)")
         except ReloadError as error:
             say(f"WARNING: the Rasa server at {url} still uses the old model: {error}")
             if done:

@@ -41,6 +41,15 @@ def is_running(url: str, timeout: float = 3.0) -> bool:
         return False
 
 
+def is_ready(url: str, timeout: float = 3.0) -> bool:
+    """Whether the Rasa server at `url` says it is ready (model and stores: GET /ready)."""
+    try:
+        with urllib.request.urlopen(f"{url}/webhooks/rest/ready", timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
+
+
 def reload_model(url: str, token: Optional[str], model: Path, timeout: float = 600.0,
                  workers: Optional[int] = None) -> None:
     """Ask the server to load `model`; conversations stay in its tracker store. `workers`:

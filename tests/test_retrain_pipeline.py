@@ -61,9 +61,13 @@ class FakeRasa(BaseHTTPRequestHandler):
 
     token = "secret"
     loaded: List[str] = []
+    ready = True
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        """The hello route."""
+        """The hello route, and readiness (503 while `ready` is False)."""
+        if self.path == "/webhooks/rest/ready" and not self.ready:
+            self._reply(503, b'{"status": "not ready"}')
+            return
         self._reply(200, b"Hello from Rasa: 3.6.21")
 
     def do_PUT(self) -> None:  # noqa: N802
@@ -161,6 +165,13 @@ def test_the_cluster_gets_the_model_on_each_rasa_server(fake_server: int, tmp_pa
         said.clear()
         assert not reload_running_server(Project(tmp_path), said.append)
         assert "still uses the old model" in said[0] and "refused the token" in said[0]
+        monkeypatch.setenv("RASA_API_TOKEN", "secret")
+        monkeypatch.setattr(FakeRasa, "ready", False)
+        FakeRasa.loaded.clear()
+        said.clear()
+        assert not reload_running_server(Project(tmp_path), said.append)
+        assert len(FakeRasa.loaded) == 1, "the second server got the model before the first was ready"
+        assert "does not say it is ready" in said[0]
     finally:
         second.shutdown()
         second.server_close()
