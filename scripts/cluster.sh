@@ -80,6 +80,16 @@ render_configs() {
     "$CLUSTER_REDIS_PORT" "$CLUSTER_REDIS_PASSWORD" "$DIR/redis" > "$DIR/redis/redis.conf")
 }
 
+# Another server on one of the ports (`make run` on RASA_PORT, say) would answer for it.
+check_ports_free() {
+  local port
+  for port in "$RASA_PORT" $CLUSTER_RASA_PORTS "$CLUSTER_PG_PORT" "$CLUSTER_REDIS_PORT" "$ACTION_PORT" "$WEB_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      fail "port $port is in use (is \`make run\` running?): stop that, or change the ports in .env"
+    fi
+  done
+}
+
 wait_ready() {
   local url="http://127.0.0.1:$RASA_PORT/webhooks/rest/ready" deadline=$((SECONDS + ${1:-300})) port
   for port in $CLUSTER_RASA_PORTS; do
@@ -99,6 +109,7 @@ start() {
   check_tools
   [ -f models/dry-needling.tar.gz ] || fail "no trained model: run \`make train\`"
   if pid=$(supervisor_pid); then say "already running (supervisord $pid)"; exit 0; fi
+  check_ports_free
   ensure_secret CLUSTER_PG_PASSWORD
   ensure_secret CLUSTER_REDIS_PASSWORD
   ensure_secret RASA_API_TOKEN
