@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 from typing import Dict, Iterator, Tuple
 
 import pytest
 
+from bench.servers import free_port, wait_for
 from channels.socketio import SocketIOChannel, parse_origins, quick_reply
 from core.clinic import Clinic
 from tests.conftest import PROJECT
@@ -60,25 +65,25 @@ def site(tmp_path: Path) -> Site:
 
 @pytest.fixture()
 def server(site: Site) -> Iterator[str]:
-    """The site served on a free port of 127.0.0.1; yields its base URL."""
+    """The site served by waitress on a free port of 127.0.0.1; yields its base URL."""
     httpd = make_server("127.0.0.1", 0, site)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.run, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        yield f"http://127.0.0.1:{httpd.effective_port}"
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        httpd.close()
+        thread.join(timeout=5)
 
 
-def fetch(url: str, headers: Dict[str, str] | None = None) -> Tuple[int, Dict[str, str], bytes]:
-    """GET a URL: status, headers, body (HTTP errors included)."""
+def fetch(url: str, headers: Dict[str, str] | None = None) -> Tuple[int, Message, bytes]:
+    """GET a URL: status, headers (names case-insensitive, as in HTTP), body (HTTP errors included)."""
     request = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, error.headers, error.read()
 
 
 def test_page_fills_in_the_clinic_escaped() -> None:
@@ -263,3 +268,40 @@ def test_link_buttons_stay_links_and_others_stay_replies() -> None:
         {"title": "x", "payload": "x", "type": "web_url", "url": "javascript:alert(1)"}
     )
     assert "url" not in sneaky and "type" not in sneaky
+
+
+def test_server_answers_head_and_refuses_other_methods(server: str) -> None:
+    head = urllib.request.Request(server + "/config.js", method="HEAD")
+    with urllib.request.urlopen(head, timeout=5) as response:
+        assert response.status == 200 and response.read() == b""
+        assert int(response.headers["Content-Length"]) > 0
+    post = urllib.request.Request(server + "/", data=b"x=1", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(post, timeout=5)
+    assert refused.value.code == 405
+    assert "script-src 'self'" in refused.value.headers["Content-Security-Policy"]
+
+
+def test_the_server_names_no_software_version(server: str) -> None:
+    _, headers, _ = fetch(server + "/")
+    assert headers["Server"] == "clinic-page"
+    _, headers, body = fetch(server + "/nothing-here")
+    assert headers["Server"] == "clinic-page" and body == b"Not found\n"
+
+
+def test_the_supervised_command_line_serves_the_page(tmp_path: Path) -> None:
+    """`python -m web.serve --host H --port P`, as scripts/supervisord.conf starts it."""
+    port = free_port()
+    env = dict(os.environ)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "web.serve", "--host", "127.0.0.1", "--port", str(port), "--quiet"],
+        cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", 30, process)
+        status, headers, body = fetch(f"http://127.0.0.1:{port}/")
+        assert status == 200 and b"Dry Needling in Downtown Edmonton" in body
+        assert "form-action 'none'" in headers["Content-Security-Policy"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
