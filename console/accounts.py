@@ -153,6 +153,12 @@ class StaffStore:
         with self._db() as db:
             return db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is not None
 
+    def password_stamp(self, name: str) -> Optional[str]:
+        """When the account's password was last set (None: no such account); sessions keep it."""
+        with self._db() as db:
+            row = db.execute("SELECT changed FROM users WHERE name = ?", (name,)).fetchone()
+        return repr(row[0]) if row else None
+
     def verify(self, name: str, password: str) -> bool:
         """Whether `password` is the account's (an unknown name takes as long and is False)."""
         try:

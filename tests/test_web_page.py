@@ -292,7 +292,7 @@ def test_the_server_names_no_software_version(server: str) -> None:
 def test_the_supervised_command_line_serves_the_page(tmp_path: Path) -> None:
     """`python -m web.serve --host H --port P`, as scripts/supervisord.conf starts it."""
     port = free_port()
-    env = dict(os.environ)
+    env = {**os.environ, "STAFF_DB": str(tmp_path / "staff.db")}
     process = subprocess.Popen(
         [sys.executable, "-m", "web.serve", "--host", "127.0.0.1", "--port", str(port), "--quiet"],
         cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -302,6 +302,9 @@ def test_the_supervised_command_line_serves_the_page(tmp_path: Path) -> None:
         status, headers, body = fetch(f"http://127.0.0.1:{port}/")
         assert status == 200 and b"Dry Needling in Downtown Edmonton" in body
         assert "form-action 'none'" in headers["Content-Security-Policy"]
+        status, _, body = fetch(f"http://127.0.0.1:{port}/staff/")  # follows to the sign-in page
+        assert status == 200 and b"<button type=\"submit\">Sign in</button>" in body
+        assert (tmp_path / "staff.db").exists()
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -8,7 +8,8 @@ A Flask app under waitress (a production WSGI server) for `make run`. It serves:
   (RETENTION_DAYS), the default PRIVACY_URL;
 - `/config.js`: what the widget needs (the Rasa server's URL, the clinic's name);
 - `/static/<file>`: the page's own CSS, JavaScript and images;
-- `/vendor/rasa-webchat.js`: the chat widget as `make web-deps` built it (web/widget.py).
+- `/vendor/rasa-webchat.js`: the chat widget as `make web-deps` built it (web/widget.py);
+- `/staff/`: the clinic console for staff, behind a sign-in (console/app.py).
 
 Nothing else is served (no directory listing, no path from the request touches the
 disk), and every response carries a Content-Security-Policy that only runs this
@@ -24,6 +25,7 @@ import hashlib
 import html
 import json
 import logging
+import sqlite3
 import sys
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -34,6 +36,8 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, request
 from waitress.server import BaseWSGIServer, create_server
 
+from console import app as console
+from console.accounts import StaffStore, staff_db_path
 from core.clinic import Clinic, load_clinic
 from core.settings import load, settings
 from web.widget import BUILT
@@ -133,11 +137,12 @@ def http_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy(config: PageConfig) -> str:
+def content_security_policy(config: PageConfig, form_action: str = "'none'") -> str:
     """Only this site's scripts run; the page connects only to itself and the Rasa server.
 
     rasa-webchat injects its CSS as `<style>` elements and uses inline styles and
     `data:` images, hence `'unsafe-inline'` for styles (never for scripts) and `data:`.
+    The page has no forms (`form-action 'none'`); the console's post to itself (`'self'`).
     """
     rasa = f"{http_origin(config.rasa_url)} {websocket_origin(config.rasa_url)}"
     return "; ".join(
@@ -150,7 +155,7 @@ def content_security_policy(config: PageConfig) -> str:
             f"connect-src 'self' {rasa}",
             "object-src 'none'",
             "base-uri 'none'",
-            "form-action 'none'",
+            f"form-action {form_action}",
             "frame-ancestors 'none'",
         ]
     )
@@ -251,11 +256,12 @@ def log_request(response: Response) -> Response:
     return response
 
 
-def create_app(site: Site) -> Flask:
-    """The web app: the page's fixed resources (GET and HEAD only); everything else is 404.
+def create_app(site: Site, staff: Optional[StaffStore] = None) -> Flask:
+    """The web app: the page's fixed resources (GET and HEAD only), and the staff console
+    at /staff when given its accounts; everything else is 404.
 
-    Flask's own static route is switched off: only the paths of :class:`Site` exist, so
-    no path from a request ever reaches the disk.
+    Flask's own static route is switched off: only the paths of :class:`Site` and the
+    console exist, so no path from a request ever reaches the disk.
     """
     app = Flask(__name__, static_folder=None, template_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
@@ -267,17 +273,20 @@ def create_app(site: Site) -> Flask:
             view_func=functools.partial(send_resource, site, resource),
         )
     app.register_error_handler(HTTPStatus.NOT_FOUND, not_found)
+    if staff is not None:
+        console.install(app, staff, content_security_policy(site.config, form_action="'self'"))
     app.after_request(security_headers(site))
     app.after_request(log_request)
     return app
 
 
-def make_server(host: str, port: int, site: Site) -> BaseWSGIServer:
+def make_server(host: str, port: int, site: Site, staff: Optional[StaffStore] = None) -> BaseWSGIServer:
     """The app under waitress, a production WSGI server (port 0 picks a free port).
 
     `server.run()` serves until `server.close()`; `server.effective_port` is the port.
     """
-    return create_server(create_app(site), host=host, port=port, ident="clinic-page", threads=THREADS)
+    app = create_app(site, staff)
+    return create_server(app, host=host, port=port, ident="clinic-page", threads=THREADS)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -299,9 +308,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     )
     try:
         site = Site(PageConfig.from_env())
-    except (FileNotFoundError, ValueError) as error:
+        staff = StaffStore(staff_db_path())
+    except (FileNotFoundError, ValueError, OSError, sqlite3.Error) as error:
         sys.exit(f"web.serve: {error}")
-    server = make_server(args.host, args.port, site)
+    server = make_server(args.host, args.port, site, staff)
     logger.warning(
         "Clinic page at http://%s:%s/ (widget -> %s)", args.host, server.effective_port, site.config.rasa_url
     )
