@@ -15,7 +15,7 @@ import time
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Set, Tuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS failures (
     key TEXT PRIMARY KEY,
     count INTEGER NOT NULL,
     last REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dismissed (
+    norm TEXT PRIMARY KEY,
+    batch INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    time REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -231,6 +237,31 @@ class StaffStore:
         """Forget the wrong passwords typed for an account once its password is right."""
         with self._db() as db:
             db.execute("DELETE FROM failures WHERE key = ?", (user_key,))
+
+    # ----- questions dismissed from the inbox
+
+    def dismiss(self, norms: List[str], who: str) -> None:
+        """Keep these questions (normal forms) out of the inbox, as one batch."""
+        with self._db() as db:
+            batch = db.execute("SELECT COALESCE(MAX(batch), 0) + 1 FROM dismissed").fetchone()[0]
+            db.executemany(
+                "INSERT OR REPLACE INTO dismissed (norm, batch, who, time) VALUES (?, ?, ?, ?)",
+                [(norm, batch, who, self.clock()) for norm in norms],
+            )
+
+    def dismissed(self) -> Set[str]:
+        """The normal forms of every dismissed question."""
+        with self._db() as db:
+            return {row[0] for row in db.execute("SELECT norm FROM dismissed")}
+
+    def undismiss_latest(self) -> List[str]:
+        """Bring the last batch of dismissed questions back; their normal forms."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT norm FROM dismissed WHERE batch = (SELECT MAX(batch) FROM dismissed)"
+            ).fetchall()
+            db.execute("DELETE FROM dismissed WHERE batch = (SELECT MAX(batch) FROM dismissed)")
+        return [row[0] for row in rows]
 
     # ----- the app's signing key
 

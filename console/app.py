@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 from urllib.parse import urlsplit
 
 from flask import (
@@ -23,6 +23,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -34,10 +35,15 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import PasswordField, StringField, SubmitField
+from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
 from console.accounts import MAX_PASSWORD, StaffStore
+from console.inbox import Embed, Inbox, Outcome, minilm_embed
+from core.settings import PROJECT, apply_offline_env
+from retrain.errors import UserError
+from retrain.project import Project, load_env
+from retrain.trainingdata import OUT_OF_SCOPE
 
 logger = logging.getLogger("console")
 
@@ -45,6 +51,7 @@ PREFIX = "/staff"
 SESSION_HOURS = 8
 STORE = "console.store"
 CSP = "console.csp"
+INBOX = "console.inbox"
 # The sign-in page answers these without a session; everything else needs one.
 OPEN_ENDPOINTS = {"console.sign_in"}
 
@@ -83,6 +90,22 @@ class SignOutForm(FlaskForm):
     submit = SubmitField("Sign out")
 
 
+class GroupForm(FlaskForm):
+    """An action on one inbox group (dismiss, must go to the phone)."""
+
+    group = HiddenField("Questions", validators=[InputRequired(), Length(max=64)])
+
+
+class TeachForm(GroupForm):
+    """Give an inbox group to an FAQ (the name is checked by the engine, as the CLI does)."""
+
+    faq = StringField("FAQ name", validators=[InputRequired(), Length(max=100)])
+
+
+class ButtonForm(FlaskForm):
+    """A button with nothing but its CSRF token (undo, bring back)."""
+
+
 bp = Blueprint("console", __name__, url_prefix=PREFIX, template_folder="templates")
 
 
@@ -96,10 +119,25 @@ def who() -> str:
     return str(current_user.name)
 
 
-def install(app: Flask, staff: StaffStore, csp: str) -> None:
-    """Mount the console on `app`: sessions, sign-in, CSRF protection, the /staff pages."""
+def inbox() -> Inbox:
+    """The inbox of this app's project."""
+    return current_app.extensions[INBOX]
+
+
+def install(
+    app: Flask, staff: StaffStore, csp: str, project: Optional[Project] = None, embed: Embed = minilm_embed
+) -> None:
+    """Mount the console on `app`: sessions, sign-in, CSRF protection, the /staff pages.
+
+    The inbox works on `project` (default: this one), with the settings of its `.env`
+    applied as `make run` applies them (the tracker store in endpoints.yml needs them).
+    """
+    apply_offline_env()  # before the inbox first imports Rasa and the encoder: nothing downloaded
+    project = project or Project(PROJECT)
+    load_env(project.root)
     app.extensions[STORE] = staff
     app.extensions[CSP] = csp
+    app.extensions[INBOX] = Inbox(project, staff, embed)
     app.config.update(
         SECRET_KEY=staff.secret_key(),
         SESSION_COOKIE_NAME="clinic_staff",
@@ -215,6 +253,78 @@ def home() -> str:
     return render_template("console/home.html", changes=store().audit_log(limit=20))
 
 
+def inbox_page(
+    error: str = "", status: int = HTTPStatus.OK, form: Optional[FlaskForm] = None
+) -> Tuple[str, int]:
+    """The inbox, with an error message when an action was refused."""
+    problem = error
+    try:
+        groups, faqs = inbox().view()
+    except UserError as failure:
+        groups, faqs, problem = [], [], "\n".join(filter(None, [error, str(failure)]))
+    return render_template(
+        "console/inbox.html", groups=groups, faqs=faqs, error=problem,
+        last_change=inbox().last_change(), dismissed_any=bool(store().dismissed()),
+        form=form or ButtonForm(),
+    ), status
+
+
+@bp.route("/inbox")
+def inbox_view() -> Tuple[str, int]:
+    """The handed-off questions, grouped, newest first, with one click for each group."""
+    return inbox_page()
+
+
+def _act(form: FlaskForm, action: Callable[[], Outcome]) -> Tuple[str, int] | BaseResponse:
+    """Run an inbox action: on success back to the inbox with what it did; else the reason."""
+    if not form.validate_on_submit():
+        problems = "; ".join(
+            f"{form[name].label.text}: {', '.join(errors)}" for name, errors in form.errors.items()
+        )
+        return inbox_page(f"Nothing was changed: {problems}.", HTTPStatus.BAD_REQUEST)
+    try:
+        outcome = action()
+    except UserError as error:
+        return inbox_page(str(error), HTTPStatus.CONFLICT)
+    flash(outcome.message, "done")
+    for refused in outcome.refused:
+        flash(f"Not taught: {refused}", "refused")
+    return redirect(url_for("console.inbox_view"))
+
+
+@bp.route("/inbox/teach", methods=["POST"])
+def inbox_teach() -> Tuple[str, int] | BaseResponse:
+    """Give a group to the FAQ chosen (the suggestion is only pre-selected)."""
+    form = TeachForm()
+    return _act(form, lambda: inbox().teach(form.group.data, form.faq.data, who()))
+
+
+@bp.route("/inbox/phone", methods=["POST"])
+def inbox_phone() -> Tuple[str, int] | BaseResponse:
+    """Mark a group as questions that must go to the phone (out_of_scope examples)."""
+    form = GroupForm()
+    return _act(form, lambda: inbox().teach(form.group.data, OUT_OF_SCOPE, who()))
+
+
+@bp.route("/inbox/dismiss", methods=["POST"])
+def inbox_dismiss() -> Tuple[str, int] | BaseResponse:
+    """Take a group out of the inbox without teaching anything."""
+    form = GroupForm()
+    return _act(form, lambda: inbox().dismiss(form.group.data, who()))
+
+
+@bp.route("/inbox/bring-back", methods=["POST"])
+def inbox_bring_back() -> Tuple[str, int] | BaseResponse:
+    """Undo the last dismissal."""
+    return _act(ButtonForm(), lambda: inbox().bring_back(who()))
+
+
+@bp.route("/inbox/undo", methods=["POST"])
+def inbox_undo() -> Tuple[str, int] | BaseResponse:
+    """Take back the last change to the training data (as `make faq-undo`)."""
+    return _act(ButtonForm(), lambda: inbox().undo(who()))
+
+
 @bp.route("/<path:_rest>", methods=["GET", "POST"])
 def unknown(_rest: str) -> BaseResponse:
     """Any other /staff URL: not found, once signed in (signed out: the sign-in page)."""
@@ -224,4 +334,4 @@ def unknown(_rest: str) -> BaseResponse:
 @bp.app_context_processor
 def forms() -> dict:
     """The sign-out button on every page."""
-    return {"sign_out_form": SignOutForm(), "prefix": PREFIX}
+    return {"sign_out_form": SignOutForm(), "prefix": PREFIX, "group_form": GroupForm}

@@ -40,6 +40,7 @@ from console import app as console
 from console.accounts import StaffStore, staff_db_path
 from core.clinic import Clinic, load_clinic
 from core.settings import load, settings
+from retrain.project import Project
 from web.widget import BUILT
 
 logger = logging.getLogger("web.serve")
@@ -256,9 +257,10 @@ def log_request(response: Response) -> Response:
     return response
 
 
-def create_app(site: Site, staff: Optional[StaffStore] = None) -> Flask:
+def create_app(site: Site, staff: Optional[StaffStore] = None, project: Optional[Project] = None) -> Flask:
     """The web app: the page's fixed resources (GET and HEAD only), and the staff console
-    at /staff when given its accounts; everything else is 404.
+    at /staff when given its accounts (working on `project`, default this one); everything
+    else is 404.
 
     Flask's own static route is switched off: only the paths of :class:`Site` and the
     console exist, so no path from a request ever reaches the disk.
@@ -274,7 +276,7 @@ def create_app(site: Site, staff: Optional[StaffStore] = None) -> Flask:
         )
     app.register_error_handler(HTTPStatus.NOT_FOUND, not_found)
     if staff is not None:
-        console.install(app, staff, content_security_policy(site.config, form_action="'self'"))
+        console.install(app, staff, content_security_policy(site.config, form_action="'self'"), project)
     app.after_request(security_headers(site))
     app.after_request(log_request)
     return app
