@@ -141,13 +141,24 @@ class Inbox:
         self.staff = staff
         self.embed = CachedEmbed(embed)
         self.lock = threading.Lock()  # one change to the data files at a time
+        self._parsed: Optional[Tuple[tuple, TrainingSet]] = None
 
     # ----- reading
 
     def view(self) -> Tuple[List[InboxGroup], List[str]]:
         """The groups, and the FAQ names staff can give them to (the data read once)."""
-        training = TrainingSet.load(self.project)
+        training = self._read_only_training()
         return self.groups(training), training.faq_keys()
+
+    def _read_only_training(self) -> TrainingSet:
+        """The training data for reading, parsed again only when one of its files changed."""
+        files = sorted(self.project.data_dir.glob("*.y*ml")) + [self.project.test_file]
+        stats = [(str(f), f.stat()) for f in files if f.exists()]
+        stamp = tuple((name, st.st_mtime_ns, st.st_size, st.st_ino) for name, st in stats)
+        with self.lock:
+            if self._parsed is None or self._parsed[0] != stamp:
+                self._parsed = (stamp, TrainingSet.load(self.project))
+            return self._parsed[1]
 
     def groups(self, training: Optional[TrainingSet] = None) -> List[InboxGroup]:
         """The handed-off questions not yet dealt with, grouped, newest first."""

@@ -34,6 +34,8 @@ PARKING = "is there parking downtown, call me at 780-555-0199 or jo.smith@exampl
 GYM = "can i hit the gym right after my needling tomorrow"
 MARKUP = "<script>alert(1)</script> what do I wear to the session"
 NEAR_TEST = "Could you describe the dry needling method please"  # a test question, one word changed
+NEW_WORDING = "can you describe the dry needling method to me"  # similar, but a new wording
+NEAR_TEST_ALONE = "is IMS just acupuncture with a new name"  # another test question, one word changed
 KNOWN = "What is dry needling?"  # already a training example
 
 
@@ -52,7 +54,8 @@ CONVERSATIONS = {
     "p1": handed_off(GIFT[0], NOW - 50 * HOUR) + handed_off(PARKING, NOW - 40 * HOUR, "contact"),
     "p2": handed_off(GIFT[1], NOW - 30 * HOUR, "nlu_fallback") + handed_off(GYM, NOW - 20 * HOUR),
     "p3": handed_off(GIFT[2], NOW - 10 * HOUR) + handed_off(MARKUP, NOW - 5 * HOUR)
-    + handed_off(NEAR_TEST, NOW - 4 * HOUR) + handed_off(KNOWN, NOW - 3 * HOUR),
+    + handed_off(NEAR_TEST, NOW - 4 * HOUR) + handed_off(KNOWN, NOW - 3 * HOUR)
+    + handed_off(NEW_WORDING, NOW - 6 * HOUR) + handed_off(NEAR_TEST_ALONE, NOW - 7 * HOUR),
 }
 
 
@@ -142,7 +145,7 @@ def test_the_inbox_lists_handed_off_questions_grouped_newest_first(client: Flask
     assert set(gift["wordings"]) == {"Do you sell gift cards?", GIFT[2]}  # repeats counted once
     assert "Asked 3 times" in gift["html"] and "in 2 wordings" in gift["html"]
     assert not any("gift" in w for g in groups if g["id"] != gift["id"] for w in g["wordings"])
-    assert groups[0]["wordings"] == [NEAR_TEST]  # the newest first
+    assert set(groups[0]["wordings"]) == {NEAR_TEST, NEW_WORDING}  # the newest first
     order = [next(i for i, g in enumerate(groups) if any(t in w for w in g["wordings"]))
              for t in (NEAR_TEST, "&lt;script&gt;", "gift", "gym")]
     assert order == sorted(order)
@@ -216,11 +219,25 @@ def test_dismissing_takes_a_group_out_and_can_be_undone(
 
 def test_a_test_question_is_never_trained_on(client: FlaskClient, project: Path) -> None:
     before = digest(project)
-    response = act(client, "teach", group_with(client, "method please")["id"], faq="what_is_dry_needling")
+    response = act(client, "teach", group_with(client, "new name")["id"], faq="vs_acupuncture")
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "Nothing was changed" in page and "held-out test questions" in page
     assert digest(project) == before
+
+
+def test_in_a_group_the_other_questions_are_taught_and_the_refused_one_named(
+    client: FlaskClient, project: Path
+) -> None:
+    group = group_with(client, "method please")
+    assert set(group["wordings"]) == {NEAR_TEST, NEW_WORDING}
+    response = act(client, "teach", group["id"], faq="what_is_dry_needling")
+    assert response.status_code == 302
+    page = client.get("/staff/inbox").get_data(as_text=True)
+    assert "Gave 1 question to what_is_dry_needling." in page
+    assert re.search(r"Not taught: .*method please.*held-out test questions", page)
+    taught = TrainingSet.load(Project(project)).examples()["faq/what_is_dry_needling"]
+    assert NEW_WORDING in taught and NEAR_TEST not in taught
 
 
 @pytest.mark.parametrize(
