@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import Callable, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 from flask import (
@@ -332,6 +332,6 @@ def unknown(_rest: str) -> BaseResponse:
 
 
 @bp.app_context_processor
-def forms() -> dict:
+def forms() -> Dict[str, FlaskForm]:
     """The sign-out button on every page."""
-    return {"sign_out_form": SignOutForm(), "prefix": PREFIX, "group_form": GroupForm}
+    return {"sign_out_form": SignOutForm()}

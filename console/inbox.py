@@ -89,7 +89,6 @@ class InboxGroup:
     questions: List[Question]
     suggestion: Optional[str] = None  # a label: faq/<key> or out_of_scope
     nearest: str = ""
-    closeness: float = 0.0
     ident: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
@@ -216,7 +215,6 @@ class Inbox:
             label = max(votes, key=votes.__getitem__)
             best = next(index for index in nearest if examples[index][0] == label)
             cluster.suggestion, cluster.nearest = examples[best]
-            cluster.closeness = float(scores[best])
 
     def find(self, ident: str, training: Optional[TrainingSet] = None) -> InboxGroup:
         """The group with this id, or a UserError when it is no longer in the inbox."""

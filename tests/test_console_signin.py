@@ -111,6 +111,7 @@ def test_the_right_password_signs_in_and_comes_back_to_the_page_asked_for(
     assert "Signed in as <strong>anna</strong>" in home and "signed in" in home
     entry = staff.audit_log()[0]
     assert (entry.who, entry.action) == ("anna", "signed in")
+    assert client.get("/staff/no-such-page").status_code == 404
 
 
 def test_a_wrong_password_is_refused(client: FlaskClient, staff: StaffStore) -> None:
