@@ -308,3 +308,21 @@ def test_the_supervised_command_line_serves_the_page(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_page_is_served_even_when_the_console_database_cannot_be_opened(tmp_path: Path) -> None:
+    """Patients keep their page: a broken STAFF_DB only switches the console off, and says so."""
+    (tmp_path / "not-a-folder").write_text("a file where a folder should be")
+    port = free_port()
+    env = {**os.environ, "STAFF_DB": str(tmp_path / "not-a-folder" / "staff.db")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "web.serve", "--host", "127.0.0.1", "--port", str(port), "--quiet"],
+        cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", 30, process)
+        assert fetch(f"http://127.0.0.1:{port}/staff/")[0] == 404
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert "The clinic console is off: its database (STAFF_DB) cannot be opened" in output

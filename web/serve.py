@@ -301,6 +301,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def open_staff() -> Optional[StaffStore]:
+    """The console's accounts; None (the page is served, the console is off) when they
+    cannot be opened: patients keep their page whatever happens to the staff database."""
+    try:
+        return StaffStore(staff_db_path())
+    except (OSError, sqlite3.Error) as error:
+        logger.error("The clinic console is off: its database (STAFF_DB) cannot be opened: %s", error)
+        return None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Serve the page until interrupted."""
     args = parse_args(argv)
@@ -310,10 +320,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     )
     try:
         site = Site(PageConfig.from_env())
-        staff = StaffStore(staff_db_path())
-    except (FileNotFoundError, ValueError, OSError, sqlite3.Error) as error:
+    except (FileNotFoundError, ValueError) as error:
         sys.exit(f"web.serve: {error}")
-    server = make_server(args.host, args.port, site, staff)
+    server = make_server(args.host, args.port, site, open_staff())
     logger.warning(
         "Clinic page at http://%s:%s/ (widget -> %s)", args.host, server.effective_port, site.config.rasa_url
     )
