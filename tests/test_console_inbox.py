@@ -299,3 +299,23 @@ def test_signed_out_the_inbox_and_its_actions_show_only_the_sign_in_page(
         response = client.post("/staff/inbox/dismiss", data={"csrf_token": token, "group": "0" * 16})
         assert response.status_code == 302 and response.headers["Location"].startswith("/staff/signin")
         assert digest(project) == before and staff.dismissed() == set()
+
+
+def test_a_group_handled_by_a_colleague_meanwhile_is_not_handled_twice(
+    project: Path, staff: StaffStore
+) -> None:
+    """Two people with the same inbox open: the second click changes nothing and says why."""
+    staff.set_password("bob", PASSWORD, "test")
+    app = create_app(Site(CONFIG), staff, Project(project))
+    anna, bob = app.test_client(), app.test_client()  # no `with`: each request its own context
+    assert sign_in(anna).status_code == 302 and sign_in(bob, "bob").status_code == 302
+    gym = group_with(bob, "gym")["id"]
+    token = csrf_token(bob.get("/staff/inbox").get_data(as_text=True))
+    assert act(anna, "teach", gym, faq="exercise_after").status_code == 302
+    after_first = digest(project)
+    response = bob.post("/staff/inbox/phone", data={"csrf_token": token, "group": gym})
+    assert response.status_code == 409 and "no longer in the inbox" in response.get_data(as_text=True)
+    assert digest(project) == after_first
+    assert GYM not in TrainingSet.load(Project(project)).examples()[OUT_OF_SCOPE]
+    latest = staff.audit_log()[0]
+    assert (latest.who, latest.action) == ("anna", "gave 1 question to exercise_after")
