@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import http.client
 import os
+import re
 import subprocess
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from email.message import Message
 from pathlib import Path
 from typing import Dict, Iterator, Tuple
 
 import pytest
+from waitress.server import BaseWSGIServer
 
 from bench.servers import free_port, wait_for
 from channels.socketio import SocketIOChannel, parse_origins, quick_reply
+from console.accounts import StaffStore
 from core.clinic import Clinic
 from tests.conftest import PROJECT
 from web.serve import (
@@ -63,17 +69,33 @@ def site(tmp_path: Path) -> Site:
     return Site(CONFIG, static_dir=static, widget_js=widget)
 
 
-@pytest.fixture()
-def server(site: Site) -> Iterator[str]:
-    """The site served by waitress on a free port of 127.0.0.1; yields its base URL."""
-    httpd = make_server("127.0.0.1", 0, site)
-    thread = threading.Thread(target=httpd.run, daemon=True)
+@contextlib.contextmanager
+def running(httpd: BaseWSGIServer) -> Iterator[str]:
+    """Serve in a thread until the block ends; yields the base URL."""
+    closed = threading.Event()
+
+    def serve() -> None:
+        try:
+            httpd.run()
+        except OSError:  # its socket closed under the loop: the way a waitress server stops
+            if not closed.is_set():
+                raise
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.effective_port}"
     finally:
+        closed.set()
         httpd.close()
         thread.join(timeout=5)
+
+
+@pytest.fixture()
+def server(site: Site) -> Iterator[str]:
+    """The site served by waitress on a free port of 127.0.0.1; yields its base URL."""
+    with running(make_server("127.0.0.1", 0, site)) as base:
+        yield base
 
 
 def fetch(url: str, headers: Dict[str, str] | None = None) -> Tuple[int, Message, bytes]:
@@ -326,3 +348,42 @@ def test_the_page_is_served_even_when_the_console_database_cannot_be_opened(tmp_
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert "The clinic console is off: its database (STAFF_DB) cannot be opened" in output
+
+
+def signed_in_cookie(base: str, source: str, headers: Dict[str, str]) -> str:
+    """Sign in to the console of a running server from `source`; the session cookie it sets."""
+    host, port = base.split("//")[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
+    connection.request("GET", "/staff/signin", headers=headers)
+    response = connection.getresponse()
+    page = response.read().decode()
+    cookie = response.headers["Set-Cookie"].split(";")[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode(
+        {"username": "anna", "password": "correct horse battery", "csrf_token": token}
+    )
+    connection.request("POST", "/staff/signin", body=form, headers={
+        **headers, "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded",
+        "Referer": f"https://{host}:{port}/staff/signin",
+    })
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 302, response.status
+    return response.headers["Set-Cookie"]
+
+
+def test_behind_a_local_tls_proxy_the_session_cookie_is_secure(site: Site, tmp_path: Path) -> None:
+    """waitress believes X-Forwarded-Proto from the proxy on this machine, from nobody else."""
+    saved = dict(os.environ)  # the console applies the project's settings: undone after
+    staff = StaffStore(tmp_path / "staff.db")
+    staff.set_password("anna", "correct horse battery", "test")
+    https = {"X-Forwarded-Proto": "https"}
+    try:
+        with running(make_server("127.0.0.1", 0, site, staff)) as base:
+            proxied = signed_in_cookie(base, "127.0.0.1", https)
+            assert "Secure" in proxied and "HttpOnly" in proxied and "SameSite=Lax" in proxied
+            assert "Secure" not in signed_in_cookie(base, "127.0.0.1", {})
+            assert "Secure" not in signed_in_cookie(base, "127.0.0.2", https)  # not the proxy: ignored
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

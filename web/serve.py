@@ -53,6 +53,8 @@ PAGES = {"/": "index.html", "/privacy": "privacy.html"}
 WIDGET_JS = BUILT
 # waitress's worker threads: requests served at once (the page's files are in memory).
 THREADS = 4
+# The reverse proxy whose X-Forwarded-Proto and X-Forwarded-For are believed: one on this machine.
+TRUSTED_PROXY = "127.0.0.1"
 # Larger request bodies are refused (413) before being read.
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -282,13 +284,22 @@ def create_app(site: Site, staff: Optional[StaffStore] = None, project: Optional
     return app
 
 
-def make_server(host: str, port: int, site: Site, staff: Optional[StaffStore] = None) -> BaseWSGIServer:
+def make_server(
+    host: str, port: int, site: Site, staff: Optional[StaffStore] = None, project: Optional[Project] = None
+) -> BaseWSGIServer:
     """The app under waitress, a production WSGI server (port 0 picks a free port).
 
-    `server.run()` serves until `server.close()`; `server.effective_port` is the port.
+    A reverse proxy on this machine (SECURITY.md) is trusted for the client's scheme and
+    address (`X-Forwarded-Proto`, the last `X-Forwarded-For`): the console's cookie is
+    then Secure over https and its sign-in throttle counts per real client. From any
+    other peer those headers are dropped. `server.run()` serves until `server.close()`;
+    `server.effective_port` is the port.
     """
-    app = create_app(site, staff)
-    return create_server(app, host=host, port=port, ident="clinic-page", threads=THREADS)
+    return create_server(
+        create_app(site, staff, project), host=host, port=port, ident="clinic-page", threads=THREADS,
+        trusted_proxy=TRUSTED_PROXY, trusted_proxy_count=1,
+        trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"}, clear_untrusted_proxy_headers=True,
+    )
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
