@@ -31,6 +31,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -207,7 +208,7 @@ def when(timestamp: float) -> str:
 
 
 @bp.route("/signin", methods=["GET", "POST"])
-def sign_in() -> Tuple[str, int] | BaseResponse:
+def sign_in() -> ResponseReturnValue:
     """The sign-in page; a right password signs in, a wrong one counts towards a wait."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
