@@ -61,7 +61,7 @@ shell: train
 	@exec scripts/run.sh shell
 
 lint: install
-	$(BIN)/ruff check core actions components scripts tests bench web retrain channels stores
+	$(BIN)/ruff check core actions components scripts tests bench web console retrain channels stores
 	$(BIN)/lint-imports
 
 test: train validate lint $(TEST_DEPS)

@@ -159,6 +159,7 @@ class Settings:
     reply_timeout_seconds: int = setting(whole(1))
     retention_days: int = setting(whole(1))
     privacy_url: str = setting(link)
+    staff_db: str = setting()
     speedups: str = setting(choice("on", "off"))
     cluster_rasa_ports: Tuple[int, ...] = setting(ports)
     cluster_pg_port: int = setting(port)

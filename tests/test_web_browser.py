@@ -118,6 +118,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
         "ACTION_PORT": str(action_port),
         "RASA_PORT": str(rasa_port),
         "TRACKER_DB": str(workdir / "tracker.db"),
+        "STAFF_DB": str(workdir / "staff.db"),
         "CORS_ORIGINS": origin,
         "RASA_PUBLIC_URL": f"http://localhost:{rasa_port}",
     }

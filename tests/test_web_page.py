@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import http.client
+import os
+import re
+import subprocess
+import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
+from email.message import Message
 from pathlib import Path
 from typing import Dict, Iterator, Tuple
 
 import pytest
+from waitress.server import BaseWSGIServer
 
+from bench.servers import free_port, wait_for
 from channels.socketio import SocketIOChannel, parse_origins, quick_reply
+from console.accounts import StaffStore
 from core.clinic import Clinic
 from tests.conftest import PROJECT
 from web.serve import (
@@ -58,27 +69,43 @@ def site(tmp_path: Path) -> Site:
     return Site(CONFIG, static_dir=static, widget_js=widget)
 
 
-@pytest.fixture()
-def server(site: Site) -> Iterator[str]:
-    """The site served on a free port of 127.0.0.1; yields its base URL."""
-    httpd = make_server("127.0.0.1", 0, site)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+@contextlib.contextmanager
+def running(httpd: BaseWSGIServer) -> Iterator[str]:
+    """Serve in a thread until the block ends; yields the base URL."""
+    closed = threading.Event()
+
+    def serve() -> None:
+        try:
+            httpd.run()
+        except OSError:  # its socket closed under the loop: the way a waitress server stops
+            if not closed.is_set():
+                raise
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        yield f"http://127.0.0.1:{httpd.effective_port}"
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        closed.set()
+        httpd.close()
+        thread.join(timeout=5)
 
 
-def fetch(url: str, headers: Dict[str, str] | None = None) -> Tuple[int, Dict[str, str], bytes]:
-    """GET a URL: status, headers, body (HTTP errors included)."""
+@pytest.fixture()
+def server(site: Site) -> Iterator[str]:
+    """The site served by waitress on a free port of 127.0.0.1; yields its base URL."""
+    with running(make_server("127.0.0.1", 0, site)) as base:
+        yield base
+
+
+def fetch(url: str, headers: Dict[str, str] | None = None) -> Tuple[int, Message, bytes]:
+    """GET a URL: status, headers (names case-insensitive, as in HTTP), body (HTTP errors included)."""
     request = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, error.headers, error.read()
 
 
 def test_page_fills_in_the_clinic_escaped() -> None:
@@ -263,3 +290,100 @@ def test_link_buttons_stay_links_and_others_stay_replies() -> None:
         {"title": "x", "payload": "x", "type": "web_url", "url": "javascript:alert(1)"}
     )
     assert "url" not in sneaky and "type" not in sneaky
+
+
+def test_server_answers_head_and_refuses_other_methods(server: str) -> None:
+    head = urllib.request.Request(server + "/config.js", method="HEAD")
+    with urllib.request.urlopen(head, timeout=5) as response:
+        assert response.status == 200 and response.read() == b""
+        assert int(response.headers["Content-Length"]) > 0
+    post = urllib.request.Request(server + "/", data=b"x=1", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(post, timeout=5)
+    assert refused.value.code == 405
+    assert "script-src 'self'" in refused.value.headers["Content-Security-Policy"]
+
+
+def test_the_server_names_no_software_version(server: str) -> None:
+    _, headers, _ = fetch(server + "/")
+    assert headers["Server"] == "clinic-page"
+    _, headers, body = fetch(server + "/nothing-here")
+    assert headers["Server"] == "clinic-page" and body == b"Not found\n"
+
+
+def test_the_supervised_command_line_serves_the_page(tmp_path: Path) -> None:
+    """`python -m web.serve --host H --port P`, as scripts/supervisord.conf starts it."""
+    port = free_port()
+    env = {**os.environ, "STAFF_DB": str(tmp_path / "staff.db")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "web.serve", "--host", "127.0.0.1", "--port", str(port), "--quiet"],
+        cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", 30, process)
+        status, headers, body = fetch(f"http://127.0.0.1:{port}/")
+        assert status == 200 and b"Dry Needling in Downtown Edmonton" in body
+        assert "form-action 'none'" in headers["Content-Security-Policy"]
+        status, _, body = fetch(f"http://127.0.0.1:{port}/staff/")  # follows to the sign-in page
+        assert status == 200 and b"<button type=\"submit\">Sign in</button>" in body
+        assert (tmp_path / "staff.db").exists()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_page_is_served_even_when_the_console_database_cannot_be_opened(tmp_path: Path) -> None:
+    """Patients keep their page: a broken STAFF_DB only switches the console off, and says so."""
+    (tmp_path / "not-a-folder").write_text("a file where a folder should be")
+    port = free_port()
+    env = {**os.environ, "STAFF_DB": str(tmp_path / "not-a-folder" / "staff.db")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "web.serve", "--host", "127.0.0.1", "--port", str(port), "--quiet"],
+        cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", 30, process)
+        assert fetch(f"http://127.0.0.1:{port}/staff/")[0] == 404
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert "The clinic console is off: its database (STAFF_DB) cannot be opened" in output
+
+
+def signed_in_cookie(base: str, source: str, headers: Dict[str, str]) -> str:
+    """Sign in to the console of a running server from `source`; the session cookie it sets."""
+    host, port = base.split("//")[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
+    connection.request("GET", "/staff/signin", headers=headers)
+    response = connection.getresponse()
+    page = response.read().decode()
+    cookie = response.headers["Set-Cookie"].split(";")[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode(
+        {"username": "anna", "password": "correct horse battery", "csrf_token": token}
+    )
+    connection.request("POST", "/staff/signin", body=form, headers={
+        **headers, "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded",
+        "Referer": f"https://{host}:{port}/staff/signin",
+    })
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 302, response.status
+    return response.headers["Set-Cookie"]
+
+
+def test_behind_a_local_tls_proxy_the_session_cookie_is_secure(site: Site, tmp_path: Path) -> None:
+    """waitress believes X-Forwarded-Proto from the proxy on this machine, from nobody else."""
+    saved = dict(os.environ)  # the console applies the project's settings: undone after
+    staff = StaffStore(tmp_path / "staff.db")
+    staff.set_password("anna", "correct horse battery", "test")
+    https = {"X-Forwarded-Proto": "https"}
+    try:
+        with running(make_server("127.0.0.1", 0, site, staff)) as base:
+            proxied = signed_in_cookie(base, "127.0.0.1", https)
+            assert "Secure" in proxied and "HttpOnly" in proxied and "SameSite=Lax" in proxied
+            assert "Secure" not in signed_in_cookie(base, "127.0.0.1", {})
+            assert "Secure" not in signed_in_cookie(base, "127.0.0.2", https)  # not the proxy: ignored
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

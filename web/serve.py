@@ -1,6 +1,6 @@
 """Serve the clinic's dry-needling page and its chat widget: `python -m web.serve`.
 
-A small static server (standard library only) for `make run`. It serves:
+A Flask app under waitress (a production WSGI server) for `make run`. It serves:
 
 - `/`: `web/static/index.html` with the clinic's name, phone and address from the
   settings (`.env`: CLINIC_NAME, CLINIC_PHONE, CLINIC_ADDRESS) filled in, escaped;
@@ -8,7 +8,8 @@ A small static server (standard library only) for `make run`. It serves:
   (RETENTION_DAYS), the default PRIVACY_URL;
 - `/config.js`: what the widget needs (the Rasa server's URL, the clinic's name);
 - `/static/<file>`: the page's own CSS, JavaScript and images;
-- `/vendor/rasa-webchat.js`: the chat widget as `make web-deps` built it (web/widget.py).
+- `/vendor/rasa-webchat.js`: the chat widget as `make web-deps` built it (web/widget.py);
+- `/staff/`: the clinic console for staff, behind a sign-in (console/app.py).
 
 Nothing else is served (no directory listing, no path from the request touches the
 disk), and every response carries a Content-Security-Policy that only runs this
@@ -18,21 +19,28 @@ site's own scripts and only connects to the Rasa server.
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import hashlib
 import html
 import json
 import logging
+import sqlite3
 import sys
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Callable, Dict, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
+from flask import Flask, Response, request
+from waitress.server import BaseWSGIServer, create_server
+
+from console import app as console
+from console.accounts import StaffStore, staff_db_path
 from core.clinic import Clinic, load_clinic
 from core.settings import load, settings
+from retrain.project import Project
 from web.widget import BUILT
 
 logger = logging.getLogger("web.serve")
@@ -43,6 +51,12 @@ STATIC_DIR = WEB_DIR / "static"
 # with the chat, and what the chat keeps (the default PRIVACY_URL).
 PAGES = {"/": "index.html", "/privacy": "privacy.html"}
 WIDGET_JS = BUILT
+# waitress's worker threads: requests served at once (the page's files are in memory).
+THREADS = 4
+# The reverse proxy whose X-Forwarded-Proto and X-Forwarded-For are believed: one on this machine.
+TRUSTED_PROXY = "127.0.0.1"
+# Larger request bodies are refused (413) before being read.
+MAX_REQUEST_BYTES = 64 * 1024
 
 
 CONTENT_TYPES = {
@@ -126,11 +140,12 @@ def http_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy(config: PageConfig) -> str:
+def content_security_policy(config: PageConfig, form_action: str = "'none'") -> str:
     """Only this site's scripts run; the page connects only to itself and the Rasa server.
 
     rasa-webchat injects its CSS as `<style>` elements and uses inline styles and
     `data:` images, hence `'unsafe-inline'` for styles (never for scripts) and `data:`.
+    The page has no forms (`form-action 'none'`); the console's post to itself (`'self'`).
     """
     rasa = f"{http_origin(config.rasa_url)} {websocket_origin(config.rasa_url)}"
     return "; ".join(
@@ -143,7 +158,7 @@ def content_security_policy(config: PageConfig) -> str:
             f"connect-src 'self' {rasa}",
             "object-src 'none'",
             "base-uri 'none'",
-            "form-action 'none'",
+            f"form-action {form_action}",
             "frame-ancestors 'none'",
         ]
     )
@@ -202,77 +217,89 @@ class Site:
         return self.resources.get(path)
 
 
-class PageHandler(BaseHTTPRequestHandler):
-    """Answers GET and HEAD from the :class:`Site`; everything else is 404 or 501."""
-
-    site: Site
-    server_version = "clinic-page"
-    sys_version = ""
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        """Send a resource with its headers and body."""
-        self._respond(with_body=True)
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        """Send a resource's headers only."""
-        self._respond(with_body=False)
-
-    def _respond(self, with_body: bool) -> None:
-        """Send the resource, a 304 when the browser's copy is current, or a 404."""
-        resource = self.site.find(self.path)
-        if resource is None:
-            self._send_status(HTTPStatus.NOT_FOUND, b"Not found\n", with_body)
-            return
-        if self.headers.get("If-None-Match") == resource.etag:
-            self.send_response(HTTPStatus.NOT_MODIFIED)
-            self._common_headers(resource.etag)
-            self.end_headers()
-            return
+def send_resource(site: Site, resource: Resource) -> Response:
+    """A resource with its headers, gzipped when the browser accepts it, or a 304."""
+    if request.headers.get("If-None-Match") == resource.etag:
+        response = Response(status=HTTPStatus.NOT_MODIFIED)
+    else:
         body = resource.body
-        accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", resource.content_type)
+        response = Response(content_type=resource.content_type)
         if resource.gzipped is not None:
-            self.send_header("Vary", "Accept-Encoding")
-            if accepts_gzip:
+            response.headers["Vary"] = "Accept-Encoding"
+            if "gzip" in request.headers.get("Accept-Encoding", ""):
                 body = resource.gzipped
-                self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(body)))
-        self._common_headers(resource.etag)
-        self.end_headers()
-        if with_body:
-            self.wfile.write(body)
-
-    def _send_status(self, status: HTTPStatus, body: bytes, with_body: bool) -> None:
-        """A short plain-text answer such as a 404."""
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self._common_headers(None)
-        self.end_headers()
-        if with_body:
-            self.wfile.write(body)
-
-    def _common_headers(self, etag: Optional[str]) -> None:
-        """Security and caching headers of every response."""
-        self.send_header("Content-Security-Policy", self.site.csp)
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Referrer-Policy", "same-origin")
-        self.send_header("Cache-Control", "no-cache")
-        if etag:
-            self.send_header("ETag", etag)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        """Log requests through `logging` rather than to stderr directly."""
-        logger.info("%s %s", self.address_string(), format % args)
+                response.headers["Content-Encoding"] = "gzip"
+        response.set_data(body)
+    response.headers["ETag"] = resource.etag
+    return response
 
 
-def make_server(host: str, port: int, site: Site) -> ThreadingHTTPServer:
-    """A threading HTTP server for the site (port 0 picks a free port)."""
-    handler = type("SitePageHandler", (PageHandler,), {"site": site})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+def not_found(_error: Exception) -> Response:
+    """A short plain-text 404 (no template, no detail)."""
+    return Response(b"Not found\n", status=HTTPStatus.NOT_FOUND, content_type="text/plain; charset=utf-8")
+
+
+def security_headers(site: Site) -> Callable[[Response], Response]:
+    """Security and caching headers of every response."""
+
+    def add(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", site.csp)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
+
+    return add
+
+
+def log_request(response: Response) -> Response:
+    """One log line per request, through `logging`."""
+    logger.info("%s %s %s %s", request.remote_addr, request.method, request.full_path.rstrip("?"),
+                response.status_code)
+    return response
+
+
+def create_app(site: Site, staff: Optional[StaffStore] = None, project: Optional[Project] = None) -> Flask:
+    """The web app: the page's fixed resources (GET and HEAD only), and the staff console
+    at /staff when given its accounts (working on `project`, default this one); everything
+    else is 404.
+
+    Flask's own static route is switched off: only the paths of :class:`Site` and the
+    console exist, so no path from a request ever reaches the disk.
+    """
+    app = Flask(__name__, static_folder=None, template_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    aliases = {"/index.html": "/"}
+    for url in [*site.resources, *aliases]:
+        resource = site.resources[aliases.get(url, url)]
+        app.add_url_rule(
+            url, endpoint=f"page:{url}", methods=["GET"],
+            view_func=functools.partial(send_resource, site, resource),
+        )
+    app.register_error_handler(HTTPStatus.NOT_FOUND, not_found)
+    if staff is not None:
+        console.install(app, staff, content_security_policy(site.config, form_action="'self'"), project)
+    app.after_request(security_headers(site))
+    app.after_request(log_request)
+    return app
+
+
+def make_server(
+    host: str, port: int, site: Site, staff: Optional[StaffStore] = None, project: Optional[Project] = None
+) -> BaseWSGIServer:
+    """The app under waitress, a production WSGI server (port 0 picks a free port).
+
+    A reverse proxy on this machine (SECURITY.md) is trusted for the client's scheme and
+    address (`X-Forwarded-Proto`, the last `X-Forwarded-For`): the console's cookie is
+    then Secure over https and its sign-in throttle counts per real client. From any
+    other peer those headers are dropped. `server.run()` serves until `server.close()`;
+    `server.effective_port` is the port.
+    """
+    return create_server(
+        create_app(site, staff, project), host=host, port=port, ident="clinic-page", threads=THREADS,
+        trusted_proxy=TRUSTED_PROXY, trusted_proxy_count=1,
+        trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"}, clear_untrusted_proxy_headers=True,
+    )
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -283,6 +310,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=current.web_port)
     parser.add_argument("--quiet", action="store_true", help="don't log each request")
     return parser.parse_args(argv)
+
+
+def open_staff() -> Optional[StaffStore]:
+    """The console's accounts; None (the page is served, the console is off) when they
+    cannot be opened: patients keep their page whatever happens to the staff database."""
+    try:
+        return StaffStore(staff_db_path())
+    except (OSError, sqlite3.Error) as error:
+        logger.error("The clinic console is off: its database (STAFF_DB) cannot be opened: %s", error)
+        return None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -296,15 +333,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         site = Site(PageConfig.from_env())
     except (FileNotFoundError, ValueError) as error:
         sys.exit(f"web.serve: {error}")
-    server = make_server(args.host, args.port, site)
-    host, port = server.server_address[:2]
-    logger.warning("Clinic page at http://%s:%s/ (widget -> %s)", host, port, site.config.rasa_url)
+    server = make_server(args.host, args.port, site, open_staff())
+    logger.warning(
+        "Clinic page at http://%s:%s/ (widget -> %s)", args.host, server.effective_port, site.config.rasa_url
+    )
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,338 @@
+"""The clinic console's web pages, mounted by web/serve.py at /staff.
+
+Signed out, every /staff URL leads to the sign-in page. Sessions are Flask's signed
+cookie (HttpOnly, SameSite=Lax, Secure over https, sent only to /staff), managed by
+Flask-Login; every form carries a Flask-WTF CSRF token and a post without a valid one
+is refused with 400. Wrong passwords make further attempts wait, per user and per
+address (console/accounts.py). Every change is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import Callable, Dict, Optional, Tuple
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import HiddenField, PasswordField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length
+
+from console.accounts import MAX_PASSWORD, StaffStore
+from console.inbox import Embed, Inbox, Outcome, minilm_embed
+from core.settings import PROJECT, apply_offline_env
+from retrain.errors import UserError
+from retrain.project import Project, load_env
+from retrain.trainingdata import OUT_OF_SCOPE
+
+logger = logging.getLogger("console")
+
+PREFIX = "/staff"
+SESSION_HOURS = 8
+STORE = "console.store"
+CSP = "console.csp"
+INBOX = "console.inbox"
+# The sign-in page answers these without a session; everything else needs one.
+OPEN_ENDPOINTS = {"console.sign_in"}
+
+
+class StaffSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the Secure flag whenever the request came over https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure over https (directly, or through a proxy the WSGI server trusts)."""
+        return request.is_secure or bool(app.config.get("SESSION_COOKIE_SECURE"))
+
+
+@dataclass
+class Staff(UserMixin):
+    """A signed-in member of staff. The session id changes when the password does."""
+
+    name: str
+    stamp: str
+
+    def get_id(self) -> str:
+        """What the session keeps: the name and when the password was last set."""
+        return f"{self.name}:{self.stamp}"
+
+
+class SignInForm(FlaskForm):
+    """User name and password."""
+
+    username = StringField("Username", validators=[InputRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=MAX_PASSWORD)])
+    submit = SubmitField("Sign in")
+
+
+class SignOutForm(FlaskForm):
+    """A button (and its CSRF token)."""
+
+    submit = SubmitField("Sign out")
+
+
+class GroupForm(FlaskForm):
+    """An action on one inbox group (dismiss, must go to the phone)."""
+
+    group = HiddenField("Questions", validators=[InputRequired(), Length(max=64)])
+
+
+class TeachForm(GroupForm):
+    """Give an inbox group to an FAQ (the name is checked by the engine, as the CLI does)."""
+
+    faq = StringField("FAQ name", validators=[InputRequired(), Length(max=100)])
+
+
+class ButtonForm(FlaskForm):
+    """A button with nothing but its CSRF token (undo, bring back)."""
+
+
+bp = Blueprint("console", __name__, url_prefix=PREFIX, template_folder="templates")
+
+
+def store() -> StaffStore:
+    """The accounts, audit log and throttle of this app."""
+    return current_app.extensions[STORE]
+
+
+def who() -> str:
+    """The audit log's name for the signed-in member of staff."""
+    return str(current_user.name)
+
+
+def inbox() -> Inbox:
+    """The inbox of this app's project."""
+    return current_app.extensions[INBOX]
+
+
+def install(
+    app: Flask, staff: StaffStore, csp: str, project: Optional[Project] = None, embed: Embed = minilm_embed
+) -> None:
+    """Mount the console on `app`: sessions, sign-in, CSRF protection, the /staff pages.
+
+    The inbox works on `project` (default: this one), with the settings of its `.env`
+    applied as `make run` applies them (the tracker store in endpoints.yml needs them).
+    """
+    apply_offline_env()  # before the inbox first imports Rasa and the encoder: nothing downloaded
+    project = project or Project(PROJECT)
+    load_env(project.root)
+    app.extensions[STORE] = staff
+    app.extensions[CSP] = csp
+    app.extensions[INBOX] = Inbox(project, staff, embed)
+    app.config.update(
+        SECRET_KEY=staff.secret_key(),
+        SESSION_COOKIE_NAME="clinic_staff",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PATH=PREFIX,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session
+    )
+    app.session_interface = StaffSessions()
+    CSRFProtect(app)
+    logins = LoginManager(app)
+    logins.user_loader(load_staff)
+    logins.unauthorized_handler(to_sign_in)
+    app.register_blueprint(bp)
+    app.register_error_handler(CSRFError, refused_form)
+
+
+def load_staff(session_id: str) -> Optional[Staff]:
+    """The member of staff of a session, while the account exists with the same password."""
+    name, _, stamp = session_id.partition(":")
+    current = store().password_stamp(name)
+    return Staff(name, stamp) if current is not None and current == stamp else None
+
+
+def to_sign_in() -> BaseResponse:
+    """Signed out: off to the sign-in page, coming back here afterwards."""
+    return redirect(url_for("console.sign_in", next=request.full_path.rstrip("?")))
+
+
+def safe_next(target: Optional[str]) -> str:
+    """Where to go after signing in: a console path, never another site."""
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith(PREFIX + "/") or "\\" in (target or ""):
+        return url_for("console.home")
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def refused_form(error: CSRFError) -> Tuple[str, int]:
+    """A form posted without a valid CSRF token: refused, nothing changed."""
+    logger.warning(
+        "Refused a form without a valid CSRF token from %s: %s", request.remote_addr, error.description
+    )
+    return render_template("console/refused.html", reason=error.description), HTTPStatus.BAD_REQUEST
+
+
+@bp.before_request
+def require_sign_in() -> Optional[BaseResponse]:
+    """Every console page but the sign-in page needs a signed-in member of staff."""
+    if request.endpoint not in OPEN_ENDPOINTS and not current_user.is_authenticated:
+        return to_sign_in()
+    return None
+
+
+@bp.after_request
+def console_headers(response: Response) -> Response:
+    """The site's CSP with forms allowed to post to the console; nothing cached."""
+    response.headers["Content-Security-Policy"] = current_app.extensions[CSP]
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.app_template_filter("when")
+def when(timestamp: float) -> str:
+    """A time as staff read it."""
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def sign_in() -> ResponseReturnValue:
+    """The sign-in page; a right password signs in, a wrong one counts towards a wait."""
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = SignInForm()
+    if not form.validate_on_submit():
+        status = HTTPStatus.BAD_REQUEST if request.method == "POST" else HTTPStatus.OK
+        return render_template("console/signin.html", form=form), status
+    name = form.username.data.strip().lower()
+    keys = (f"user:{name}", f"address:{request.remote_addr}")
+    wait = store().wait_seconds(keys)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        page = render_template(
+            "console/signin.html", form=form,
+            error=f"Too many wrong passwords. Wait {seconds} seconds, then try again.",
+        )
+        return page, HTTPStatus.TOO_MANY_REQUESTS, {"Retry-After": str(seconds)}
+    if not store().verify(name, form.password.data):
+        store().failed(keys)
+        logger.warning("Wrong password for %r from %s", name, request.remote_addr)
+        page = render_template("console/signin.html", form=form, error="Wrong username or password.")
+        return page, HTTPStatus.FORBIDDEN
+    store().succeeded(keys[0])
+    session.clear()
+    login_user(Staff(name, store().password_stamp(name) or ""))
+    session.permanent = True
+    store().audit(name, "signed in", request.remote_addr or "")
+    return redirect(safe_next(request.args.get("next")))
+
+
+@bp.route("/signout", methods=["POST"])
+def sign_out() -> BaseResponse:
+    """End the session."""
+    store().audit(who(), "signed out")
+    logout_user()
+    session.clear()
+    return redirect(url_for("console.sign_in"))
+
+
+@bp.route("/")
+def home() -> str:
+    """The console's start page: what there is to do, and the latest changes."""
+    return render_template("console/home.html", changes=store().audit_log(limit=20))
+
+
+def inbox_page(
+    error: str = "", status: int = HTTPStatus.OK, form: Optional[FlaskForm] = None
+) -> Tuple[str, int]:
+    """The inbox, with an error message when an action was refused."""
+    problem = error
+    try:
+        groups, faqs = inbox().view()
+    except UserError as failure:
+        groups, faqs, problem = [], [], "\n".join(filter(None, [error, str(failure)]))
+    return render_template(
+        "console/inbox.html", groups=groups, faqs=faqs, error=problem,
+        last_change=inbox().last_change(), dismissed_any=bool(store().dismissed()),
+        form=form or ButtonForm(),
+    ), status
+
+
+@bp.route("/inbox")
+def inbox_view() -> Tuple[str, int]:
+    """The handed-off questions, grouped, newest first, with one click for each group."""
+    return inbox_page()
+
+
+def _act(form: FlaskForm, action: Callable[[], Outcome]) -> Tuple[str, int] | BaseResponse:
+    """Run an inbox action: on success back to the inbox with what it did; else the reason."""
+    if not form.validate_on_submit():
+        problems = "; ".join(
+            f"{form[name].label.text}: {', '.join(errors)}" for name, errors in form.errors.items()
+        )
+        return inbox_page(f"Nothing was changed: {problems}.", HTTPStatus.BAD_REQUEST)
+    try:
+        outcome = action()
+    except UserError as error:
+        return inbox_page(str(error), HTTPStatus.CONFLICT)
+    flash(outcome.message, "done")
+    for refused in outcome.refused:
+        flash(f"Not taught: {refused}", "refused")
+    return redirect(url_for("console.inbox_view"))
+
+
+@bp.route("/inbox/teach", methods=["POST"])
+def inbox_teach() -> Tuple[str, int] | BaseResponse:
+    """Give a group to the FAQ chosen (the suggestion is only pre-selected)."""
+    form = TeachForm()
+    return _act(form, lambda: inbox().teach(form.group.data, form.faq.data, who()))
+
+
+@bp.route("/inbox/phone", methods=["POST"])
+def inbox_phone() -> Tuple[str, int] | BaseResponse:
+    """Mark a group as questions that must go to the phone (out_of_scope examples)."""
+    form = GroupForm()
+    return _act(form, lambda: inbox().teach(form.group.data, OUT_OF_SCOPE, who()))
+
+
+@bp.route("/inbox/dismiss", methods=["POST"])
+def inbox_dismiss() -> Tuple[str, int] | BaseResponse:
+    """Take a group out of the inbox without teaching anything."""
+    form = GroupForm()
+    return _act(form, lambda: inbox().dismiss(form.group.data, who()))
+
+
+@bp.route("/inbox/bring-back", methods=["POST"])
+def inbox_bring_back() -> Tuple[str, int] | BaseResponse:
+    """Undo the last dismissal."""
+    return _act(ButtonForm(), lambda: inbox().bring_back(who()))
+
+
+@bp.route("/inbox/undo", methods=["POST"])
+def inbox_undo() -> Tuple[str, int] | BaseResponse:
+    """Take back the last change to the training data (as `make faq-undo`)."""
+    return _act(ButtonForm(), lambda: inbox().undo(who()))
+
+
+@bp.route("/<path:_rest>", methods=["GET", "POST"])
+def unknown(_rest: str) -> BaseResponse:
+    """Any other /staff URL: not found, once signed in (signed out: the sign-in page)."""
+    abort(HTTPStatus.NOT_FOUND)
+
+
+@bp.app_context_processor
+def forms() -> Dict[str, FlaskForm]:
+    """The sign-out button on every page."""
+    return {"sign_out_form": SignOutForm()}
