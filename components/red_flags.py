@@ -31,87 +31,145 @@ SELF_HARM = "self_harm"
 # parse output key: which kind of red flag matched, and the words
 RED_FLAG_OUTPUT = "red_flag"
 
-_CANT = r"(?:can ?not|can'?t|cant|cannot|unable to|struggling to|hard to|trouble|difficulty|hurts? to|painful to)"
+_CANT = (
+    r"(?:can ?not|can'?t|cant|cnt|cannot|couldn'?t|unable to|not able to|struggling to|struggle to|"
+    r"hard to|hard time|trouble|difficulty|difficult to|hurts? to|painful to|barely|hardly)"
+)
 _PERSON = (
     r"he|hes|he's|she|shes|she's|they|they're|someone|somebody|my (?:husband|wife|partner|son|"
-    r"daughter|mom|mother|dad|father|friend|child|kid|baby|grandma|grandpa)"
+    r"daughter|mom|mum|mother|dad|father|friend|child|kid|baby|grandma|grandpa|brother|sister|"
+    r"boyfriend|girlfriend|coworker|colleague|patient)|pt|patient"
 )
 _IS = r"(?:is|are|'s|s|feels?|feeling|getting|got|went|has|have|keeps?)?"
+_SO = r"(?:really |very |so |super |kind of |kinda |a bit |a little |more and more |more |all )?"
+_TROUBLE = (
+    r"hurts?|hurting|painful|pain|hard|harder|difficult|difficulty|short|shorter|can'?t|cant|cannot|trouble|"
+    r"struggl\w*|sharp|stabs?|stabbing"
+)
+_BREATHING = r"breathe|breath|breathing|breaths|inhale|inhaling|lungs?"
+_CHEST_PAIN = r"pain|pains|painful|hurts?|hurting|tight|tightness|pressure|squeez\w*|crushing|heavy|heaviness|aches?|aching|stabbing|sharp"
+_WORKOUT = r"(?:muscles?|muscle|workout|day|press|exercises?|wall|fly|flies|stretch\w*)"
+_SIDE = r"(?:on|in|down) (?:one|the left|the right|left|right|1|his left|his right|her left|her right|my left|my right) side"
 
 # Each kind: phrases that describe the emergency happening now.
 PATTERNS: Dict[str, List[str]] = {
     "breathing": [
-        rf"\b{_CANT} (?:breathe?|breathing|catch (?:my|his|her|their) breath|get (?:any )?air)",
-        r"\b(?:short(?:ness)? of breath|breathless|out of breath and|gasping|wheezing badly)",
-        r"\bbreathing (?:is |gets |getting |has gotten |feels )?(?:hard|difficult|painful|shallow|short|shorter|worse|fast|laboured|labored|hurts)",
-        r"\b(?:breath|breathing|breaths) (?:is |are |getting |keeps? )?(?:short|shorter|shallow)",
-        r"\b(?:it )?hurts (?:when i|to) (?:breathe|take a (?:deep )?breath)",
-        r"\bnot breathing\b",
+        rf"\b{_CANT} (?:breathe?|breathing|catch(?:ing)? (?:my|his|her|their|a) breath|get (?:any |enough )?air)",
+        r"\bshort(?:er)? (?:breaths|breathing)\b|\b(?:tiny|small|shallow|little|quick|fast) breaths\b",
+        r"\b(?:not|can'?t|cant|cannot) get(?:ting)? (?:enough|any) (?:air|oxygen|breath)",
+        r"\b(?:short(?:ness)? of breathe?|breathless|gasping|wheezing badly)",
+        r"\b(?:c/o|complains? of|with|having|has|acute|new|sudden|increasing|worsening) sob\b|\bsob (?:and|with|since|after|post|\+)",
+        r"\bout of breath (?:and|just|while|sitting|at rest|resting|lying|doing nothing)\b|\b(?:i'?m|im|i am) (?:so |really |very |completely )?out of breath\b",
+        r"\b(?:i'?m|im|i am|is|are|he'?s|she'?s|started|keeps?|now|been|and) wheez|\bwheez\w* (?:and|badly|a lot|so|really)\b",
+        r"\b(?:breath|breathing|breaths)\b (?:is |are |has |keeps? |gets? |getting |got |feels? |becoming |become |gotten |has gotten |and )*"
+        rf"{_SO}(?:short|shorter|shallow|hard|harder|difficult|painful|hurts?|hurting|worse|fast|rapid|laboured|labored|tight|stabs?|stabbing)",
+        r"\bnot breathing\b|\bbarely breathing\b",
+        # a breathing word and a trouble word close together, in either order
+        rf"\b(?:{_TROUBLE})\b[\w' ]{{0,25}}\b(?:{_BREATHING})\b|\b(?:{_BREATHING})\b[\w' ]{{0,25}}\b(?:{_TROUBLE})\b",
+        # the chest and a pain word close together (not the chest muscles of a workout)
+        rf"\b(?:{_CHEST_PAIN})\b[\w' ]{{0,30}}\bchest\b(?! {_WORKOUT})|\bchest\b(?! {_WORKOUT})[\w' ]{{0,30}}\b(?:{_CHEST_PAIN})\b",
+        r"\bdyspn(?:o)?ea\b",
+        r"\b(?:can'?t|cant|cannot)[.!,]+ ?breathe?\b",
         r"\bchest (?:pain|pains|tightness|pressure)",
-        rf"\bchest {_IS} ?(?:really |very |so |super |kind of |kinda |a bit |a little )?(?:tight|tightening|hurts?|hurting|pounding|heavy|crushing|aches?|aching)",
-        r"\bpain in (?:my|his|her|the) chest",
-        r"\b(?:lips?|face) (?:is |are |turning |going )+blue",
+        rf"\bchest {_IS} ?{_SO}(?:\w+ and )?(?:tight|tightening|hurts?|hurting|pounding|heavy|crushing|aches?|aching|sore and|pain|painful|kills|killing)",
+        r"\bbreath(?:ing)? (?:is )?(?:no good|not good|not right|not normal)\b|\bbreathing (?:problems?|difficult(?:y|ies)|troubles?|issues?)\b|\bsuffocat",
+        r"\b(?:sitting|standing|on) (?:on )?my chest\b",
+        r"\b(?:lips?|face|fingers?|he|she|he'?s|she'?s|they|baby|i'?m|i am)\s+(?:is |are |was |started |starting |keeps? )*(?:turning|going|gone|went) (?:blue|grey|gray)",
+        r"\b(?:collapsed|punctured|popped) (?:a |my |his |her |the )?lung\b|\blung (?:has |feels |is |might have |must have )?(?:collapsed|punctured|popped)",
         r"\b(?:heart attack|coughing up blood|choking)\b",
     ],
     "fainting": [
         r"\b(?:fainted|fainting|passed out|passing out|pass(?:ing)? out|blacked out|black(?:ing)? out|collapsed|keeled over)\b",
-        r"\b(?:about|going) to faint\b",
+        r"\b(?:about|going|gonna) to faint\b",
         r"\bfeel(?:s|ing)? (?:very |really |so )?faint\b",
-        r"\b(?:unconscious|unresponsive)\b",
-        r"\b(?:not|barely|isn'?t|is not|won'?t|wont|will not) (?:waking up|wake up)",
+        r"\b(?:he|she|they|my \w+) faint(?:s|ed)? (?:after|in|at|and|now|suddenly|today|just|again)\b",
+        r"\b(?:unconscious|unresponsive|not responsive|non-?responsive|out cold|lost consciousness|losing consciousness|barely conscious|not conscious|semi-?conscious)\b",
+        r"\b(?:not|barely|isn'?t|is not|won'?t|wont|will not|doesn'?t|does not|no) (?:waking|wake)\b",
+        r"\b(?:can'?t|cant|cannot|unable to|couldn'?t) (?:wake|rouse) (?:him|her|them|my \w+)\b",
         # a person not responding (an app "not responding" is no emergency)
-        rf"\b(?:{_PERSON})\b[\w' ]{{0,30}}\b(?:not|barely|isn'?t|won'?t|wont|will not) (?:responding|respond)",
-        r"\bseizure\b",
+        rf"\b(?:{_PERSON})\b[\w' ]{{0,30}}\b(?:not|barely|isn'?t|won'?t|wont|will not|doesn'?t|does not|no) "
+        r"(?:responding|respond|answering me|answer me|answer when|answering when|reacting|react|moving|opening (?:his|her|their) eyes)",
+        r"\b(?:went|gone|is|has gone|going) limp\b",
+        r"\b(?:dropped|fell) (?:down )?(?:to|on) the (?:floor|ground)\b",
+        r"\b(?:seizure|seizing|convuls\w*|having a fit)\b",
     ],
     "bleeding": [
-        r"\b(?:bleed(?:ing|s)?|bled)\b[\w' ]{0,40}\b(?:won'?t|wont|will not|doesn'?t|does not|isn'?t|is not|can'?t|cant|hasn'?t|has not|never) (?:stop|stopping|stopped)",
-        r"\b(?:can'?t|cant|cannot|unable to) (?:get (?:it|the bleeding) to )?stop (?:the )?bleed",
+        r"\b(?:bleed\w*|bled|blood)\b[\w' ,]{0,40}\b(?:won'?t|wont|will not|doesn'?t|does not|isn'?t|is not|not|can'?t|cant|hasn'?t|has not|never|no) "
+        r"(?:stop|stopping|stopped|clot|clotting|slow(?:ing)? down)",
+        r"\b(?:won'?t|wont|will not|doesn'?t|does not|not|can'?t|cant|cannot|couldn'?t|unable to) (?:get (?:it|the \w+) to )?stop(?:ping)? (?:the )?bleed",
         r"\bblood (?:won'?t|wont|will not|doesn'?t|does not|keeps?) (?:stop|coming|pouring|flowing|gushing)",
-        r"\b(?:bleeding|bleed) (?:a lot|heavily|badly|profusely|everywhere|like crazy|non ?stop)",
-        r"\b(?:severe|heavy|lots of|so much|a lot of) (?:bleeding|blood)\b",
-        r"\bblood (?:is )?(?:everywhere|soaking|pouring|gushing|spurting)",
-        r"\bsoak(?:ed|ing)? through\b",
+        r"\b(?:keeps?|kept|still|continues? to|been) bleed",
+        r"\b(?:bleed\w*|blood)\b.{0,40}\b(?:can'?t|cant|cannot|unable to) (?:make|get) (?:it|the \w+|them) (?:to )?stop\b",
+        r"\b(?:bleeding|bleed) (?:a lot|alot|heavily|heavy|badly|profusely|everywhere|like crazy|non ?stop|so much|really bad|for (?:an?|\d+|over|more than|the (?:last|past)) )",
+        r"\b(?:severe|heavy|lots of|so much|a lot of|alot of) (?:bleeding|blood)\b",
+        r"\bblood (?:is )?(?:everywhere|soaking|pouring|gushing|spurting)|\b(?:gushing|pouring|spurting|squirting) (?:out )?blood",
+        r"\bsoak(?:ed|ing)? (?:through|with blood|in blood)\b",
         r"\bbled through\b",
     ],
     "stroke": [
-        r"\b(?:face|mouth|smile) (?:is |has |started |starting |went )?(?:drooping|droopy|drooped|droops|sagging|uneven|lopsided)",
-        r"\b(?:droop(?:ing|y)?|numb|sagging) (?:on )?(?:one|the left|the right|left|right) side",
+        r"\b(?:face|mouth|smile|lip) (?:is |has |started |starting |went |looks |seems |all |suddenly |kind of |a bit |a little )*(?:drooping|droopy|drooped|droops|sagging|uneven|lopsided|crooked|twisted)",
+        rf"\b(?:droop(?:ing|y|s)?|numb(?:ness)?|sagg\w*|weak(?:ness)?|paraly\w*|tingl\w*|limp) {_SIDE}",
+        r"\b(?:one side|half) of (?:my|his|her|their|the) (?:face|mouth|body)\b.{0,20}\b(?:droop\w*|fell|fallen|dropped|numb|sagg\w*|slack|weak|paraly\w*|frozen|not moving|won'?t move)",
         r"\bslurr(?:ed|ing)\b",
-        r"\b(?:can'?t|cant|cannot) (?:lift|raise|feel|move) (?:my|his|her|their|one) (?:arm|leg|hand)",
+        r"\b(?:can'?t|cant|cannot) (?:lift|raise|feel|move) (?:my|his|her|their|one|both|either) (?:arms?|legs?|hands?|side)",
         r"\b(?:arm|leg|side) (?:is |went |suddenly )*(?:numb|weak|limp|dead)\b.{0,40}\b(?:face|speech|talk|speak|word)",
-        r"\b(?:having|is having|has had) a stroke\b",
+        r"\b(?:face|speech|talk|speak|words?)\b.{0,60}\b(?:arm|leg|hand) (?:is |went |goes |has gone |feels |suddenly |got |also )*(?:numb|weak|limp|dead|heavy)\b",
+        r"\bsudden(?:ly)?\b(?: \w+){0,4} (?:weak\w*|numb\w*|paraly\w*|can'?t move|cant move|cannot move|can'?t feel|cant feel|confus\w*)",
+        r"\b(?:having|is having|think (?:i'?m|im|he'?s|she'?s|it'?s|this is)(?: having)?|is (?:this|it)|could (?:this|it) be|might be) a stroke\b(?! (?:before|years|last|in \d|a few|once))",
         r"\b(?:signs|symptoms) of (?:a )?stroke\b",
         r"\bstroke (?:right now|now|symptoms)\b",
-        r"\b(?:can'?t|cant|cannot) (?:speak|talk) (?:properly|clearly|right)",
+        r"\b(?:can'?t|cant|cannot|couldn'?t|trouble|difficulty|hard time) (?:speak(?:ing)?|talk(?:ing)?) (?:properly|clearly|right|straight|normally)\b",
+        r"\b(?:trouble|difficulty|hard time|problems?) (?:speaking|talking)\b(?! (?:to|with|about|on the|in english))",
+        r"\b(?:can'?t|cant|cannot|couldn'?t) (?:get (?:my|his|her|their|the) words out|find (?:my|his|her|their|the) words|form words)",
+        r"\b(?:words?|speech) (?:is |are |keeps? |coming out |come out |came out |sounds? |sounding |all |is all )*(?:jumbled|garbled|mixed up|wrong|weird|strange|nonsense)",
+        r"\b(?:talking|speaking|talks|speaks) (?:funny|weird|strange|strangely|gibberish|nonsense)",
+        r"\b(?:can'?t|cant|cannot|lost|losing) (?:see|vision|sight) (?:out of|in) (?:one|my left|my right|his left|his right|her left|her right|one of (?:my|his|her)) eye",
     ],
     "allergy": [
         r"\banaphyla",
         r"\b(?:severe|bad|serious) allergic reaction\b",
-        r"\ballergic reaction\b.{0,60}\b(?:breath|throat|swell|hives|face|lips|tongue)",
-        r"\b(?:throat|tongue|lips?|face|mouth) (?:is |are |feels? |started |keeps? )*(?:swelling|swollen|closing|swelled|puffing)",
-        r"\bhives\b.{0,60}\b(?:breath|throat|swell|dizzy|faint)",
+        r"\ballergic\b.{0,60}\b(?:breath|throat|swell|hives|lips|tongue|swallow)|\b(?:throat|swell|tongue|lips)\b.{0,60}\ballergic\b",
+        r"\b(?:throat|tongue|lips?|face|mouth|eyes?|eyelids?)(?: and (?:my |his |her )?\w+)? (?:is |are |feels? |started |starting |keeps? |getting |got |went |so |really |all )*"
+        r"(?:swelling|swollen|closing|swelled|swell(?:s|ing)? up|puffing|puffed up|puffy|blowing up|ballooning)",
+        r"\bthroat (?:is |feels? |getting |got |so |very |really |and )*(?:tight|tightening|closing)",
+        r"\bhives\b.{0,60}\b(?:breath|throat|swell|dizzy|faint|lips|tongue)|\b(?:throat|lips|tongue)\b.{0,60}\bhives\b",
         r"\bhives (?:all over|everywhere)",
-        r"\bepi ?-?pen\b",
+        r"\b(?:can'?t|cant|cannot|hard to|trouble|difficulty) swallow",
+        r"\bepi ?-?pen\b|\bepinephrine\b",
     ],
 }
 
 SELF_HARM_PATTERNS: List[str] = [
-    r"\bsuicid",
+    r"\bsuicid(?!e squad)",
     r"\bkill(?:ing)? (?:my ?self|myself)\b",
+    r"\bkms\b",
     r"\b(?:end|take|ending|taking) my (?:own )?life\b",
     r"\bend it all\b",
-    r"\b(?:want|wanna|going|thinking about|thoughts of|think about) (?:to )?(?:die|dying)\b",
-    r"\b(?:don'?t|do not|dont) want to (?:live|be alive|be here|wake up)",
-    r"\bbetter off dead\b",
-    r"\bno (?:reason|point) (?:in |to )?(?:living|live|going on)\b",
-    r"\b(?:hurt|harm|cut|cutting|hurting|harming) (?:my ?self|myself)\b",
+    r"\b(?:want|wanna|going|gonna|thinking (?:about|of)|thought (?:about|of)|thoughts of|feel like|plan(?:ning)? to|ready to|tempted to|might)\b"
+    r"[\w' ]{0,10}\b(?:end|ending) (?:it|things|everything)\b(?! (?:with|early|for today|there|here))",
+    r"\b(?:wants?|wanted|wanna|going|gonna|thinking about|thoughts of|think about) (?:to )?(?:die|dying)\b(?! (?:laughing|of (?:embarrassment|laughter|boredom|shame)))",
+    r"\b(?:don'?t|do not|dont|no|not) (?:want|wanna|wish) (?:to )?(?:live|be alive|be here|wake up|exist)",
+    r"\bbetter off (?:dead|without me|if i (?:was|were|wasn'?t|weren'?t))",
+    r"\b(?:no ?one|nobody) (?:would|will|'d) (?:miss|care|notice) (?:me|if i)",
+    r"\bno (?:reason|point) (?:in |to )?(?:living|live|going on|being alive)\b|\bpoint (?:in|of|to) (?:living|going on|being alive)\b|\b(?:not|isn'?t) worth living\b",
+    r"\b(?:tired|sick) of (?:living|being alive)\b",
+    r"\b(?:can'?t|cant|cannot) (?:go on|keep going) (?:anymore|any more|like this|living)",
+    r"\b(?:want|wanna) to disappear (?:forever|for good|permanently)\b|\bwish (?:i|i'?d) (?:was|were|could)(?: just)? (?:dead|die|disappear)|\bwish i (?:wasn'?t|weren'?t) (?:alive|here|born)|\bwish i(?: had|'d) never been born",
+    r"\b(?:want|wanna|going|gonna|thinking (?:about|of)|plan(?:ning)?|tempted|about) (?:to )?overdose|\btake (?:all|a bunch|the whole bottle) (?:of )?(?:my |the )?(?:pills|meds|medication|tablets)",
+    r"\b(?:want|wanna|wants|going|gonna|thinking (?:about|of)|thoughts of|thought about|urges? to|feel like|might|will|tempted to|"
+    r"started|keep|kept|been|sometimes)\b[\w' ]{0,8}\b(?:hurt|harm|cut|burn)(?:ing)? (?:my ?self|myself)\b",
+    r"\b(?:hurt|harm|cut|burn)(?:ing)? (?:my ?self|myself) (?:on purpose|deliberately|again)\b",
     r"\bself[- ]?harm",
 ]
 
-# A denial just before a symptom ("no chest pain", "not short of breath", "never fainted").
+# A denial just before a symptom ("no chest pain", "not short of breath", "never fainted",
+# "I don't have any trouble breathing"), not a "no" that starts a plea ("no i cant breathe").
 NEGATION = re.compile(
-    r"\b(?:no|not|never|without|nor|don'?t have|doesn'?t have|didn'?t have|haven'?t had|hasn'?t had|"
-    r"don'?t|doesn'?t|didn'?t|isn'?t|wasn'?t)\b[\w' ]{0,12}$"
+    r"(?:\b(?:no|not|never|without|nor|zero)\b|"
+    r"\b(?:don'?t|doesn'?t|didn'?t|haven'?t|hasn'?t|hadn'?t|isn'?t|aren'?t|wasn'?t|dont|doesnt|didnt|havent|hasnt|isnt|wasnt) "
+    r"(?:have|has|had|feel|feels|get|gets|got|experience|notice|seem to|seem|really|currently|think i have)|"
+    r"\b(?:don'?t|dont|do not|doesn'?t|didn'?t|never)(?= ?$))"
+    r"(?: (?:any|real|more|longer|really|having|have|had|feeling|experiencing|getting|been|much|obvious|a|the|signs? of|being))*\s*$"
 )
 # A symptom asked about as a possibility, not had: "can it cause chest pain?", "what if i faint?"
 HYPOTHETICAL = re.compile(
@@ -119,8 +177,27 @@ HYPOTHETICAL = re.compile(
     r"[\w' ]{0,30}\b(?:cause|give|lead to|make|result in|trigger)\b[\w' ]{0,20}$"
     r"|\b(?:what if|in case|risk of|chance of|chances of|possible to|is it normal to|afraid of|scared of|"
     r"worried about|worry about|fear of|afraid i'?ll|scared i'?ll)\b[\w' ]{0,30}$"
+    r"|\b(?:will|would|could|might|may) (?:it|i|you|they|the (?:spot|site|area|skin|needle))\s+$"
+    r"|(?<!why )\bdoes (?:it|dry needling|needling|ims|the treatment)\s+$"
+    r"|\b(?:can|could|may|might|will|would|does|do) (?:\w+ )?(?:cause|lead to|result in)\b[\w' ]{0,20}$"
+    r"|\b(?:do|does|did|has|have|can|could|will|would) (?:people|anyone|anybody|patients|someone|somebody|others|most people|you guys) "
+    r"(?:ever |usually |often |sometimes |normally )?$"
+    r"|\b(?:used to|history of)\b[\w' ]{0,20}$"
+    r"|\b(?:help(?:s|ful)?|treat(?:s|ing)?|good|used|work) (?:with|for|on)\s+$"
+    r"|\bif (?:i|you|he|she|they|someone|a patient|my \w+) (?:ever |suddenly |were to |was to )?"
+    r"(?:get|gets|got|have|has|had|develop|develops|experience|experiences|start|starts|notice|notices)\b[\w' ]{0,20}$"
 )
-
+# After a symptom: it is asked about as a risk ("is shortness of breath a side effect?"),
+# or named as a reaction to the thought of needles ("i feel faint at the sight of needles").
+NOT_NOW_AFTER = re.compile(
+    r"^\W*(?:(?:is|are|was) )?(?:an? |one of the )?(?:(?:common|possible|known|rare|usual|normal) )?(?:side[- ]?effects?|risks?|complications?)\b"
+    r"|^\W*(?:at the (?:thought|sight|idea) of|when i see (?:a )?needles?|around needles|of needles)"
+    r"|^[\w' ]{0,40}\b(?:years? ago|months ago|last year|as a (?:kid|child|teen)|in the past|once before|when i was (?:young|little|a))\b"
+    r"|^[\w' ]{0,20}\b(?:after|from|since|due to|caused by) (?:a|my|his|her|their) (?:old )?(?:stroke|injury|surgery|accident)\b"
+    r"|^\W*(?:during|when|while|on) (?:i |my |a )?(?:run|runs|running|jogs?|jogging|exercise|exercising|workouts?|working out|training|hikes?|hiking|stairs)\b"
+    r"|^\W*(?:above|over|past|higher than|overhead|behind|all the way|fully|without pain)\b"
+    r"|^\W*(?:muscles?|from (?:lifting|the gym|gym|bench\w*|training|working out|workouts?|exercis\w*|sitting|posture|weights))\b"
+)
 
 def _compile(patterns: List[str]) -> List[Pattern[str]]:
     return [re.compile(p, re.IGNORECASE) for p in patterns]
@@ -139,10 +216,43 @@ class RedFlag:
     words: str
 
 
+# Words the phrases are built on, restored when typed with one letter dropped, doubled or
+# two letters swapped ("chset", "unconcious", "myslef"). Not with a letter changed: that
+# would turn real words into symptoms ("painted" into "fainted").
+SYMPTOM_WORDS = frozenset(
+    "chest breathe breath breaths breathing bleeding unconscious unresponsive responding "
+    "conscious fainted fainting drooping droopy slurred slurring swelling swollen throat "
+    "tongue suicide suicidal myself anaphylaxis anaphylactic seizure".split()
+)
+_WORD = re.compile(r"[a-z]+")
+
+
+def _one_slip(typed: str, word: str) -> bool:
+    """Whether `typed` is `word` with one letter dropped or added, or two neighbours swapped."""
+    if len(typed) == len(word):
+        diff = [i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and typed[diff[0]] == word[diff[1]] and typed[diff[1]] == word[diff[0]]
+    short, long = sorted((typed, word), key=len)
+    if len(long) - len(short) != 1:
+        return False
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def _restore(match: re.Match[str]) -> str:
+    typed = match.group(0)
+    if len(typed) < 5 or typed in SYMPTOM_WORDS:
+        return typed
+    for word in SYMPTOM_WORDS:
+        if word[0] == typed[0] and _one_slip(typed, word):
+            return word
+    return typed
+
+
 def normalise(text: str) -> str:
-    """Lower case, curly apostrophes straightened, whitespace collapsed."""
+    """Lower case, curly apostrophes straightened, whitespace collapsed, symptom words'
+    slips of the keyboard restored."""
     text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
-    return " ".join(text.split())
+    return _WORD.sub(_restore, " ".join(text.split()))
 
 
 def _clause_before(text: str, start: int) -> str:
@@ -156,7 +266,9 @@ def _counts(text: str, match: re.Match[str], kind: str) -> bool:
     before = _clause_before(text, match.start())
     if NEGATION.search(before):
         return False
-    return not (kind != SELF_HARM and HYPOTHETICAL.search(before))
+    if kind == SELF_HARM:
+        return True
+    return not (HYPOTHETICAL.search(before) or NOT_NOW_AFTER.search(text[match.end() :]))
 
 
 def find_red_flag(text: str) -> Optional[RedFlag]:
