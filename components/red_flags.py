@@ -8,7 +8,16 @@ message (first, second or last sentence alike) and sets the intent to `emergency
 Phrases are symptoms a person has now ("I can't breathe", "his face is drooping"), not
 topics: "can needling collapse a lung?" is a question for the clinic, not a 911 call, and
 idioms ("I'm dying to try it", "this knot is killing me", "the emergency number for
-booking") match nothing. A symptom denied just before it ("no chest pain") does not count.
+booking") match nothing. A symptom denied just before it ("no chest pain") does not count,
+nor one asked about as a risk ("is shortness of breath a side effect?"), one from the past
+("I fainted once years ago"), or a workout's chest ("tight chest from bench press").
+Symptom words typed with a letter dropped, doubled or swapped ("chset", "unconcious") are
+read as meant.
+
+The classifiers learn emergencies too (data/emergency.yml) and are a second net for
+phrasings the patterns do not know; but when they say `emergency` for a message with no red
+flag that reads calm (a symptom denied or asked about, "emergency" about the clinic's
+services, an idiom, a question), the message is handed off instead: no 911.
 """
 
 from __future__ import annotations
@@ -21,13 +30,14 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from components.parse_output import set_intent
 
 EMERGENCY = "emergency"
 SELF_HARM = "self_harm"
+FALLBACK = "nlu_fallback"
 # parse output key: which kind of red flag matched, and the words
 RED_FLAG_OUTPUT = "red_flag"
 
@@ -83,7 +93,9 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:about|going|gonna) to faint\b",
         r"\bfeel(?:s|ing)? (?:very |really |so )?faint\b",
         r"\b(?:he|she|they|my \w+) faint(?:s|ed)? (?:after|in|at|and|now|suddenly|today|just|again)\b",
-        r"\b(?:unconscious|unresponsive|not responsive|non-?responsive|out cold|lost consciousness|losing consciousness|barely conscious|not conscious|semi-?conscious)\b",
+        r"\b(?:syncop\w*|pre-?syncop\w*|vasovagal)\b",
+        r"\b(?:minimally|barely|poorly|semi|not|non)[- ]?responsive\b",
+        r"\b(?:unconscious|unresponsive|out cold|lost consciousness|losing consciousness|barely conscious|not conscious|semi-?conscious)\b",
         r"\b(?:not|barely|isn'?t|is not|won'?t|wont|will not|doesn'?t|does not|no) (?:waking|wake)\b",
         r"\b(?:can'?t|cant|cannot|unable to|couldn'?t) (?:wake|rouse) (?:him|her|them|my \w+)\b",
         # a person not responding (an app "not responding" is no emergency)
@@ -271,6 +283,41 @@ def _counts(text: str, match: re.Match[str], kind: str) -> bool:
     return not (HYPOTHETICAL.search(before) or NOT_NOW_AFTER.search(text[match.end() :]))
 
 
+# Calm readings of a message the classifiers took for an emergency but that names none.
+# "emergency" about the clinic's services ("is there an emergency appointment?"):
+CALM_EMERGENCY_WORD = re.compile(
+    r"\bemergency (?:number|line|phone|contact|appointments?|appts?|booking|slots?|visits?|fees?|charges?|"
+    r"costs?|polic(?:y|ies)|cancellations?|hours|plans?|kits?|procedures?|protocols?|training|treatments?)\b"
+)
+# idioms with scary words ("dying to try it", "died of boredom")
+IDIOM = re.compile(
+    r"\b(?:dying (?:to|for)|died of (?:boredom|laughter|embarrassment)|die (?:laughing|of (?:boredom|embarrassment))|"
+    r"killing me|to die for|dead (?:tired|serious)|killing it|scared to death|bored to death)\b"
+)
+# a question (not a plea for help) that starts like one
+QUESTION = re.compile(
+    r"^\W*(?:what|whats|what's|how|why|when|where|who|which|can|could|does|do|did|is|are|will|would|should|has|have)\b"
+)
+URGENT = re.compile(r"\b(?:help|911|ambulance|urgent|asap|hurry|right now|scared|emergency room|er)\b")
+
+
+def calm_reading(text: str) -> Optional[str]:
+    """Why a message without a red flag reads calm, if it does: a symptom denied or only
+    asked about, "emergency" about the clinic's services, an idiom, or a question."""
+    lowered = normalise(text)
+    for kind, patterns in [(SELF_HARM, SELF_HARM_COMPILED), *COMPILED.items()]:
+        for pattern in patterns:
+            if any(not _counts(lowered, match, kind) for match in pattern.finditer(lowered)):
+                return "denied or asked about"
+    if CALM_EMERGENCY_WORD.search(lowered):
+        return "the clinic's services"
+    if IDIOM.search(lowered):
+        return "idiom"
+    if QUESTION.search(lowered) and not URGENT.search(lowered):
+        return "a question"
+    return None
+
+
 def find_red_flag(text: str) -> Optional[RedFlag]:
     """The first red flag in `text`, self-harm before the others; None if there is none."""
     lowered = normalise(text)
@@ -312,11 +359,18 @@ class RedFlagDetector(GraphComponent):
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Set the red-flag intent with confidence 1 on each message that has one."""
+        """Set the red-flag intent with confidence 1 on each message that has one; hand
+        off a message the classifiers took for an emergency that reads calm."""
         for message in messages:
-            flag = find_red_flag(message.get(TEXT) or "")
-            if flag is None:
+            text = message.get(TEXT) or ""
+            flag = find_red_flag(text)
+            if flag is not None:
+                message.set(RED_FLAG_OUTPUT, {"kind": flag.kind, "words": flag.words}, add_to_output=True)
+                set_intent(message, flag.intent)
                 continue
-            message.set(RED_FLAG_OUTPUT, {"kind": flag.kind, "words": flag.words}, add_to_output=True)
-            set_intent(message, flag.intent)
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            calm = calm_reading(text) if intent in (EMERGENCY, SELF_HARM) else None
+            if calm:
+                message.set(RED_FLAG_OUTPUT, {"kind": None, "calm": calm}, add_to_output=True)
+                set_intent(message, FALLBACK, 0.0)
         return messages

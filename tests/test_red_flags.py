@@ -56,6 +56,8 @@ PHRASES: List[Tuple[str, str]] = [
     ("fainting", "I think I'm about to faint"),
     ("fainting", "I feel very faint"),
     ("fainting", "he is unconscious"),
+    ("fainting", "pt syncope after DN"),
+    ("fainting", "she is barely responsive"),
     ("fainting", "my dad won't wake up"),
     ("fainting", "my son is not responding to me"),
     ("fainting", "she is having a seizure"),
@@ -587,3 +589,45 @@ def test_real_words_are_not_read_as_symptom_words(text: str) -> None:
 def test_a_symptom_in_the_second_question_of_a_message_counts() -> None:
     flag = find_red_flag("what is dry needling? also my breathing is getting shorter since my session")
     assert flag is not None and flag.intent == EMERGENCY
+
+
+def detect(text: str, intent: str) -> str:
+    """The intent the detector leaves on a message the classifiers gave `intent`."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    from components.red_flags import RedFlagDetector
+
+    message = Message(data={"text": text, "intent": {"name": intent, "confidence": 0.9}})
+    RedFlagDetector().process([message])
+    return message.get("intent")["name"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is there an emergency appointment available",
+        "who do I call in an emergency?",
+        "I don't have any trouble breathing, just wondering about soreness",
+        "is shortness of breath a side effect?",
+        "has anyone ever passed out from this?",
+        "I nearly died of boredom in the waiting room",
+        "what's the diff between deep breathing and needling lol",
+    ],
+)
+def test_a_calm_message_the_classifier_took_for_an_emergency_is_handed_off(text: str) -> None:
+    """No red flag, and the message reads calm: no 911, the phone instead."""
+    assert detect(text, EMERGENCY) == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["something is really wrong with my dad after his treatment", "help, she looks awful and is sweating"],
+)
+def test_the_classifiers_emergency_stands_when_nothing_reads_calm(text: str) -> None:
+    """The classifier is a second net for emergencies the phrases do not know."""
+    assert detect(text, EMERGENCY) == EMERGENCY
+
+
+def test_a_red_flag_overrides_any_intent() -> None:
+    assert detect("what is dry needling? also i can't breathe", "faq") == EMERGENCY
+    assert detect("i want to end my life", "out_of_scope") == SELF_HARM
