@@ -313,7 +313,8 @@ def calm_reading(text: str) -> Optional[str]:
         return "the clinic's services"
     if IDIOM.search(lowered):
         return "idiom"
-    if QUESTION.search(lowered) and not URGENT.search(lowered):
+    sentences = re.split(r"(?<=[.!?])\s+", lowered)
+    if any(QUESTION.search(sentence) for sentence in sentences) and not URGENT.search(lowered):
         return "a question"
     return None
 

@@ -612,6 +612,7 @@ def detect(text: str, intent: str) -> str:
         "has anyone ever passed out from this?",
         "I nearly died of boredom in the waiting room",
         "what's the diff between deep breathing and needling lol",
+        "I've never had it. What's the process like once I'm in the room?",
     ],
 )
 def test_a_calm_message_the_classifier_took_for_an_emergency_is_handed_off(text: str) -> None:
