@@ -53,7 +53,7 @@ _PERSON = (
 _IS = r"(?:is|are|'s|s|feels?|feeling|getting|got|went|has|have|keeps?)?"
 _SO = r"(?:really |very |so |super |kind of |kinda |a bit |a little |more and more |more |all )?"
 _TROUBLE = (
-    r"hurts?|hurting|painful|pain|hard|harder|difficult|difficulty|short|shorter|can'?t|cant|cannot|trouble|"
+    r"hurts?|hurting|painful|pain|hard|harder|tough|difficult|difficulty|short|shorter|can'?t|cant|cannot|trouble|"
     r"struggl\w*|sharp|stabs?|stabbing"
 )
 _BREATHING = r"breathe|breath|breathing|breaths|inhale|inhaling|lungs?"
@@ -64,7 +64,7 @@ _SIDE = r"(?:on|in|down) (?:one|the left|the right|left|right|1|his left|his rig
 # Each kind: phrases that describe the emergency happening now.
 PATTERNS: Dict[str, List[str]] = {
     "breathing": [
-        rf"\b{_CANT} (?:breathe?|breathing|catch(?:ing)? (?:my|his|her|their|a) breath|get (?:any |enough )?air)",
+        rf"\b{_CANT} (?:breathe?|breathing|catch(?:ing)? (?:my|his|her|their|a) breath|get (?:any |enough |the )?air)",
         r"\bshort(?:er)? (?:breaths|breathing)\b|\b(?:tiny|small|shallow|little|quick|fast) breaths\b",
         r"\b(?:not|can'?t|cant|cannot) get(?:ting)? (?:enough|any) (?:air|oxygen|breath)",
         r"\b(?:short(?:ness)? of breathe?|breathless|gasping|wheezing badly)",
@@ -78,7 +78,8 @@ PATTERNS: Dict[str, List[str]] = {
         rf"\b(?:{_TROUBLE})\b[\w' ]{{0,25}}\b(?:{_BREATHING})\b|\b(?:{_BREATHING})\b[\w' ]{{0,25}}\b(?:{_TROUBLE})\b",
         # the chest and a pain word close together (not the chest muscles of a workout)
         rf"\b(?:{_CHEST_PAIN})\b[\w' ]{{0,30}}\bchest\b(?! {_WORKOUT})|\bchest\b(?! {_WORKOUT})[\w' ]{{0,30}}\b(?:{_CHEST_PAIN})\b",
-        r"\bdyspn(?:o)?ea\b",
+        r"\bdyspn(?:o)?ea\b|\bwinded\b",
+        r"\b(?:pain|hurts?|stabbing|sharp|aches?)\b[\w' ]{0,50}\b(?:when|whenever|every time|each time) (?:i |he |she |you |they )?(?:breathe|inhale|take a breath)",
         r"\b(?:can'?t|cant|cannot)[.!,]+ ?breathe?\b",
         r"\bchest (?:pain|pains|tightness|pressure)",
         rf"\bchest {_IS} ?{_SO}(?:\w+ and )?(?:tight|tightening|hurts?|hurting|pounding|heavy|crushing|aches?|aching|sore and|pain|painful|kills|killing)",
@@ -90,7 +91,7 @@ PATTERNS: Dict[str, List[str]] = {
     ],
     "fainting": [
         r"\b(?:fainted|fainting|passed out|passing out|pass(?:ing)? out|blacked out|black(?:ing)? out|collapsed|keeled over)\b",
-        r"\b(?:about|going|gonna) to faint\b",
+        r"\b(?:about|going|gonna) to faint\b|\b(?:i'?ll|i will|i might|i could) (?:faint|pass out|black out|collapse)\b",
         r"\bfeel(?:s|ing)? (?:very |really |so )?faint\b",
         r"\b(?:he|she|they|my \w+) faint(?:s|ed)? (?:after|in|at|and|now|suddenly|today|just|again)\b",
         r"\b(?:syncop\w*|pre-?syncop\w*|vasovagal)\b",
@@ -107,9 +108,10 @@ PATTERNS: Dict[str, List[str]] = {
     ],
     "bleeding": [
         r"\b(?:bleed\w*|bled|blood)\b[\w' ,]{0,40}\b(?:won'?t|wont|will not|doesn'?t|does not|isn'?t|is not|not|can'?t|cant|hasn'?t|has not|never|no) "
-        r"(?:stop|stopping|stopped|clot|clotting|slow(?:ing)? down)",
+        r"(?:stop|stopping|stopped|clot|clotting|slow(?:ing)? down|quit|ease|let up)",
+        r"\b(?:can'?t|cant|cannot|unable to|couldn'?t) (?:get|make) the (?:bleeding|blood) (?:to )?stop",
         r"\b(?:won'?t|wont|will not|doesn'?t|does not|not|can'?t|cant|cannot|couldn'?t|unable to) (?:get (?:it|the \w+) to )?stop(?:ping)? (?:the )?bleed",
-        r"\bblood (?:won'?t|wont|will not|doesn'?t|does not|keeps?) (?:stop|coming|pouring|flowing|gushing)",
+        r"\bblood (?:won'?t|wont|will not|doesn'?t|does not|keeps?) (?:stop|coming|pouring|flowing|gushing|dripping|running|oozing|leaking|seeping)",
         r"\b(?:keeps?|kept|still|continues? to|been) bleed",
         r"\b(?:bleed\w*|blood)\b.{0,40}\b(?:can'?t|cant|cannot|unable to) (?:make|get) (?:it|the \w+|them) (?:to )?stop\b",
         r"\b(?:bleeding|bleed) (?:a lot|alot|heavily|heavy|badly|profusely|everywhere|like crazy|non ?stop|so much|really bad|for (?:an?|\d+|over|more than|the (?:last|past)) )",
@@ -126,7 +128,9 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:can'?t|cant|cannot) (?:lift|raise|feel|move) (?:my|his|her|their|one|both|either) (?:arms?|legs?|hands?|side)",
         r"\b(?:arm|leg|side) (?:is |went |suddenly )*(?:numb|weak|limp|dead)\b.{0,40}\b(?:face|speech|talk|speak|word)",
         r"\b(?:face|speech|talk|speak|words?)\b.{0,60}\b(?:arm|leg|hand) (?:is |went |goes |has gone |feels |suddenly |got |also )*(?:numb|weak|limp|dead|heavy)\b",
-        r"\bsudden(?:ly)?\b(?: \w+){0,4} (?:weak\w*|numb\w*|paraly\w*|can'?t move|cant move|cannot move|can'?t feel|cant feel|confus\w*)",
+        r"\bsudden(?:ly)?\b(?: \w+){0,4} (?:weak\w*|numb\w*|paraly\w*|can'?t move|cant move|cannot move|can'?t feel|cant feel|confus\w*|can'?t (?:speak|talk|see)|cant (?:speak|talk|see))",
+        r"\b(?:left|right|one) side(?: of (?:my|his|her|their|the) (?:body|face))? (?:(?:went|is|has gone|goes|feels|suddenly|just|all) )*(?:numb|weak|dead|limp|paraly\w*)",
+        r"\b(?:can'?t|cant|cannot) (?:smile|move (?:my|his|her|their) face)\b",
         r"\b(?:having|is having|think (?:i'?m|im|he'?s|she'?s|it'?s|this is)(?: having)?|is (?:this|it)|could (?:this|it) be|might be) a stroke\b(?! (?:before|years|last|in \d|a few|once))",
         r"\b(?:signs|symptoms) of (?:a )?stroke\b",
         r"\bstroke (?:right now|now|symptoms)\b",
@@ -164,11 +168,13 @@ SELF_HARM_PATTERNS: List[str] = [
     r"\bbetter off (?:dead|without me|if i (?:was|were|wasn'?t|weren'?t))",
     r"\b(?:no ?one|nobody) (?:would|will|'d) (?:miss|care|notice) (?:me|if i)",
     r"\bno (?:reason|point) (?:in |to )?(?:living|live|going on|being alive)\b|\bpoint (?:in|of|to) (?:living|going on|being alive)\b|\b(?:not|isn'?t) worth living\b",
-    r"\b(?:tired|sick) of (?:living|being alive)\b",
+    r"\b(?:tired|sick) of (?:living|being alive)\b|\bstop (?:living|existing|being alive)\b",
+    r"\b(?:want|wanna|wish|need) (?:it all|everything|my life|things|all of this)(?: all)? to (?:end|be over)\b",
+    r"\b(?:rather|better) (?:be )?dead\b|\brather (?:die|not be alive|not exist)\b",
     r"\b(?:can'?t|cant|cannot) (?:go on|keep going) (?:anymore|any more|like this|living)",
     r"\b(?:want|wanna) to disappear (?:forever|for good|permanently)\b|\bwish (?:i|i'?d) (?:was|were|could)(?: just)? (?:dead|die|disappear)|\bwish i (?:wasn'?t|weren'?t) (?:alive|here|born)|\bwish i(?: had|'d) never been born",
     r"\b(?:want|wanna|going|gonna|thinking (?:about|of)|plan(?:ning)?|tempted|about) (?:to )?overdose|\btake (?:all|a bunch|the whole bottle) (?:of )?(?:my |the )?(?:pills|meds|medication|tablets)",
-    r"\b(?:want|wanna|wants|going|gonna|thinking (?:about|of)|thoughts of|thought about|urges? to|feel like|might|will|tempted to|"
+    r"\b(?:want|wanna|wants|going|gonna|thinking (?:about|of)|thoughts? (?:of|about)|urges? to|feel like|might|will|tempted to|"
     r"started|keep|kept|been|sometimes)\b[\w' ]{0,8}\b(?:hurt|harm|cut|burn)(?:ing)? (?:my ?self|myself)\b",
     r"\b(?:hurt|harm|cut|burn)(?:ing)? (?:my ?self|myself) (?:on purpose|deliberately|again)\b",
     r"\bself[- ]?harm",
@@ -189,6 +195,7 @@ HYPOTHETICAL = re.compile(
     r"[\w' ]{0,30}\b(?:cause|give|lead to|make|result in|trigger)\b[\w' ]{0,20}$"
     r"|\b(?:what if|in case|risk of|chance of|chances of|possible to|is it normal to|afraid of|scared of|"
     r"worried about|worry about|fear of|afraid i'?ll|scared i'?ll)\b[\w' ]{0,30}$"
+    r"|\b(?:afraid|scared|worried|nervous|terrified)(?: that)?\s*$"
     r"|\b(?:will|would|could|might|may) (?:it|i|you|they|the (?:spot|site|area|skin|needle))\s+$"
     r"|(?<!why )\bdoes (?:it|dry needling|needling|ims|the treatment)\s+$"
     r"|\b(?:can|could|may|might|will|would|does|do) (?:\w+ )?(?:cause|lead to|result in)\b[\w' ]{0,20}$"
@@ -203,13 +210,16 @@ HYPOTHETICAL = re.compile(
 # or named as a reaction to the thought of needles ("i feel faint at the sight of needles").
 NOT_NOW_AFTER = re.compile(
     r"^\W*(?:(?:is|are|was) )?(?:an? |one of the )?(?:(?:common|possible|known|rare|usual|normal) )?(?:side[- ]?effects?|risks?|complications?)\b"
-    r"|^\W*(?:at the (?:thought|sight|idea) of|when i see (?:a )?needles?|around needles|of needles)"
+    r"|^\W*(?:at the (?:thought|sight|idea) of|when i see (?:a |the )?needles?|around needles|of needles)"
     r"|^[\w' ]{0,40}\b(?:years? ago|months ago|last year|as a (?:kid|child|teen)|in the past|once before|when i was (?:young|little|a))\b"
     r"|^[\w' ]{0,20}\b(?:after|from|since|due to|caused by) (?:a|my|his|her|their) (?:old )?(?:stroke|injury|surgery|accident)\b"
     r"|^\W*(?:during|when|while|on) (?:i |my |a )?(?:run|runs|running|jogs?|jogging|exercise|exercising|workouts?|working out|training|hikes?|hiking|stairs)\b"
-    r"|^\W*(?:above|over|past|higher than|overhead|behind|all the way|fully|without pain)\b"
     r"|^\W*(?:muscles?|from (?:lifting|the gym|gym|bench\w*|training|working out|workouts?|exercis\w*|sitting|posture|weights))\b"
 )
+
+# After an arm that can't be lifted: a range of motion, not a stroke ("above my shoulder").
+RANGE_AFTER = re.compile(r"^\W*(?:above|over|past|higher than|overhead|behind|all the way|fully|without pain)\b")
+
 
 def _compile(patterns: List[str]) -> List[Pattern[str]]:
     return [re.compile(p, re.IGNORECASE) for p in patterns]
@@ -280,7 +290,10 @@ def _counts(text: str, match: re.Match[str], kind: str) -> bool:
         return False
     if kind == SELF_HARM:
         return True
-    return not (HYPOTHETICAL.search(before) or NOT_NOW_AFTER.search(text[match.end() :]))
+    after = text[match.end() :]
+    if kind == "stroke" and RANGE_AFTER.search(after):
+        return False
+    return not (HYPOTHETICAL.search(before) or NOT_NOW_AFTER.search(after))
 
 
 # Calm readings of a message the classifiers took for an emergency but that names none.
