@@ -30,6 +30,8 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
@@ -198,7 +200,7 @@ HYPOTHETICAL = re.compile(
     r"|\b(?:afraid|scared|worried|nervous|terrified)(?: that)?\s*$"
     r"|\b(?:will|would|could|might|may) (?:it|i|you|they|the (?:spot|site|area|skin|needle))\s+$"
     r"|(?<!why )\bdoes (?:it|dry needling|needling|ims|the treatment)\s+$"
-    r"|\b(?:can|could|may|might|will|would|does|do) (?:\w+ )?(?:cause|lead to|result in)\b[\w' ]{0,20}$"
+    r"|\b(?:can|could|may|might|will|would|does|do) (?:\w+ ){0,4}(?:cause|lead to|result in)\b[\w' ]{0,20}$"
     r"|\b(?:do|does|did|has|have|can|could|will|would) (?:people|anyone|anybody|patients|someone|somebody|others|most people|you guys) "
     r"(?:ever |usually |often |sometimes |normally )?$"
     r"|\b(?:used to|history of)\b[\w' ]{0,20}$"
@@ -296,6 +298,21 @@ def _counts(text: str, match: re.Match[str], kind: str) -> bool:
     return not (HYPOTHETICAL.search(before) or NOT_NOW_AFTER.search(after))
 
 
+# After an emergency reply, a message that says it goes on or asks what to do now
+# ("it's getting worse", "what do i do??") is the same emergency.
+STILL_GOING = re.compile(
+    r"\b(?:worse|worsening|still|again|spreading|not (?:better|stopping|improving)|no better|"
+    r"(?:isn'?t|is not|not|won'?t|wont) (?:working|helping|stopping))\b"
+)
+# ... or asks for help, unless it says the patient is being looked after ("thanks, the
+# ambulance is here")
+ASKS_FOR_HELP = re.compile(r"\b(?:what (?:do|should|can) (?:i|we) do|what now|now what|help|please|hurry|scared)\b")
+LOOKED_AFTER = re.compile(
+    r"\b(?:thanks|thank you|thx|ty|called|calling|on (?:my|our|the|their) way|(?:ambulance|paramedics) (?:is|are) here|"
+    r"fine now|better now|ok now|okay now|false alarm|all good)\b"
+)
+
+
 # Calm readings of a message the classifiers took for an emergency but that names none.
 # "emergency" about the clinic's services ("is there an emergency appointment?"):
 CALM_EMERGENCY_WORD = re.compile(
@@ -316,7 +333,8 @@ URGENT = re.compile(r"\b(?:help|911|ambulance|urgent|asap|hurry|right now|scared
 
 def calm_reading(text: str) -> Optional[str]:
     """Why a message without a red flag reads calm, if it does: a symptom denied or only
-    asked about, "emergency" about the clinic's services, an idiom, or a question."""
+    asked about, "emergency" about the clinic's services, an idiom, someone already looked
+    after ("thanks, the ambulance is here"), or a question."""
     lowered = normalise(text)
     for kind, patterns in [(SELF_HARM, SELF_HARM_COMPILED), *COMPILED.items()]:
         for pattern in patterns:
@@ -326,6 +344,8 @@ def calm_reading(text: str) -> Optional[str]:
         return "the clinic's services"
     if IDIOM.search(lowered):
         return "idiom"
+    if LOOKED_AFTER.search(lowered):
+        return "looked after"
     sentences = re.split(r"(?<=[.!?])\s+", lowered)
     if any(QUESTION.search(sentence) for sentence in sentences) and not URGENT.search(lowered):
         return "a question"
@@ -344,6 +364,22 @@ def find_red_flag(text: str) -> Optional[RedFlag]:
             for match in pattern.finditer(lowered):
                 if _counts(lowered, match, kind):
                     return RedFlag(EMERGENCY, kind, match.group(0))
+    return None
+
+
+def _still_going(text: str, tracker: Optional[DialogueStateTracker]) -> Optional[RedFlag]:
+    """The previous message's red flag, when this one says the emergency goes on."""
+    lowered = normalise(text)
+    goes_on = STILL_GOING.search(lowered) or (ASKS_FOR_HELP.search(lowered) and not LOOKED_AFTER.search(lowered))
+    if tracker is None or not goes_on or calm_reading(text) == "denied or asked about":
+        return None
+    for event in reversed(tracker.applied_events()):
+        if isinstance(event, UserUttered):
+            intent = (event.parse_data or {}).get(INTENT) or {}
+            name = intent.get(INTENT_NAME_KEY)
+            if name in (EMERGENCY, SELF_HARM):
+                return RedFlag(name, "still going", text)
+            return None
     return None
 
 
@@ -372,12 +408,18 @@ class RedFlagDetector(GraphComponent):
         """Create the detector."""
         return cls()
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(
+        self, messages: List[Message], tracker: Optional[DialogueStateTracker] = None
+    ) -> List[Message]:
         """Set the red-flag intent with confidence 1 on each message that has one; hand
-        off a message the classifiers took for an emergency that reads calm."""
+        off a message the classifiers took for an emergency that reads calm.
+
+        `tracker` (the conversation so far, given by Rasa's recipe as to the TurnResolver):
+        right after an emergency, a message that says it goes on is that emergency again.
+        """
         for message in messages:
             text = message.get(TEXT) or ""
-            flag = find_red_flag(text)
+            flag = find_red_flag(text) or _still_going(text, tracker)
             if flag is not None:
                 message.set(RED_FLAG_OUTPUT, {"kind": flag.kind, "words": flag.words}, add_to_output=True)
                 set_intent(message, flag.intent)

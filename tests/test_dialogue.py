@@ -171,6 +171,20 @@ def test_emergency_mid_conversation(assistant: Assistant) -> None:
     )
 
 
+def test_an_emergency_that_goes_on_gets_911_again(assistant: Assistant) -> None:
+    """Right after the 911 reply, "it's getting worse" is the same emergency."""
+    assert_right(
+        talk(
+            assistant,
+            [
+                ("the needle spot keeps bleeding", ["emergency"]),
+                ("it's getting worse, what do i do", ["emergency"]),
+                ("ok thanks, the ambulance is here", []),
+            ],
+        )
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -451,6 +451,7 @@ PATIENT_WORDS: List[Tuple[str, str]] = [
 # Calm messages with scary words, questions about risks, denials, history, workouts:
 # none is an emergency.
 CALM: List[str] = [
+    "can knots in my back cause chest pain",
     'can needling cause a pneumothorax?',
     "what's the risk of a collapsed lung",
     "I'm worried about bleeding, I bruise easily",
@@ -701,3 +702,40 @@ def test_the_classifiers_emergency_stands_when_nothing_reads_calm(text: str) -> 
 def test_a_red_flag_overrides_any_intent() -> None:
     assert detect("what is dry needling? also i can't breathe", "faq") == EMERGENCY
     assert detect("i want to end my life", "out_of_scope") == SELF_HARM
+
+
+def after(previous_intent: str, text: str) -> str:
+    """The intent the detector gives `text` right after a message with `previous_intent`."""
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.shared.nlu.training_data.message import Message
+
+    from components.red_flags import RedFlagDetector
+
+    tracker = DialogueStateTracker.from_events(
+        "patient", [UserUttered("before", intent={"name": previous_intent, "confidence": 1.0})]
+    )
+    message = Message(data={"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.0}})
+    RedFlagDetector().process([message], tracker=tracker)
+    return message.get("intent")["name"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["it's getting worse", "what do i do??", "still the same", "pressing harder isn't helping", "hurry"],
+)
+def test_after_an_emergency_a_message_that_says_it_goes_on_is_the_emergency(text: str) -> None:
+    assert after(EMERGENCY, text) == EMERGENCY
+
+
+def test_after_thoughts_of_self_harm_asking_what_to_do_gets_the_helpline_again() -> None:
+    assert after(SELF_HARM, "what should i do") == SELF_HARM
+
+
+@pytest.mark.parametrize("text", ["ok thanks, the ambulance is here", "he's fine now, false alarm", "ok"])
+def test_after_an_emergency_a_calm_message_is_no_emergency(text: str) -> None:
+    assert after(EMERGENCY, text) != EMERGENCY
+
+
+def test_the_same_words_without_an_emergency_before_are_no_emergency() -> None:
+    assert after("faq", "it's getting worse") != EMERGENCY
