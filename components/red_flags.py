@@ -80,7 +80,7 @@ PATTERNS: Dict[str, List[str]] = {
         rf"\b(?:{_TROUBLE})\b[\w' ]{{0,25}}\b(?:{_BREATHING})\b|\b(?:{_BREATHING})\b[\w' ]{{0,25}}\b(?:{_TROUBLE})\b",
         # the chest and a pain word close together (not the chest muscles of a workout)
         rf"\b(?:{_CHEST_PAIN})\b[\w' ]{{0,30}}\bchest\b(?! {_WORKOUT})|\bchest\b(?! {_WORKOUT})[\w' ]{{0,30}}\b(?:{_CHEST_PAIN})\b",
-        r"\bdyspn(?:o)?ea\b|\bwinded\b",
+        r"\bdyspn(?:o)?ea\b|\b(?:i'?m|im|i am|he'?s|she'?s|getting|so|really|very) winded\b(?! (?:when|after|climbing|running|on|from|doing|during))",
         r"\b(?:pain|hurts?|stabbing|sharp|aches?)\b[\w' ]{0,50}\b(?:when|whenever|every time|each time) (?:i |he |she |you |they )?(?:breathe|inhale|take a breath)",
         r"\b(?:can'?t|cant|cannot)[.!,]+ ?breathe?\b",
         r"\bchest (?:pain|pains|tightness|pressure)",
@@ -93,10 +93,11 @@ PATTERNS: Dict[str, List[str]] = {
     ],
     "fainting": [
         r"\b(?:fainted|fainting|passed out|passing out|pass(?:ing)? out|blacked out|black(?:ing)? out|collapsed|keeled over)\b",
-        r"\b(?:about|going|gonna) to faint\b|\b(?:i'?ll|i will|i might|i could) (?:faint|pass out|black out|collapse)\b",
+        r"\b(?:about|going|gonna) to faint\b",
+        r"\b(?:lightheaded|light-headed|dizzy|woozy)\b[\w' ]{0,30}\b(?:faint|pass out|black out)\b",
         r"\bfeel(?:s|ing)? (?:very |really |so )?faint\b",
         r"\b(?:he|she|they|my \w+) faint(?:s|ed)? (?:after|in|at|and|now|suddenly|today|just|again)\b",
-        r"\b(?:syncop\w*|pre-?syncop\w*|vasovagal)\b",
+        r"\b(?:syncop\w*|pre-?syncop\w*|vasovagal)(?: (?:syncope|reaction|response|episode))?\b",
         r"\b(?:minimally|barely|poorly|semi|not|non)[- ]?responsive\b",
         r"\b(?:unconscious|unresponsive|out cold|lost consciousness|losing consciousness|barely conscious|not conscious|semi-?conscious)\b",
         r"\b(?:not|barely|isn'?t|is not|won'?t|wont|will not|doesn'?t|does not|no) (?:waking|wake)\b",
@@ -110,11 +111,11 @@ PATTERNS: Dict[str, List[str]] = {
     ],
     "bleeding": [
         r"\b(?:bleed\w*|bled|blood)\b[\w' ,]{0,40}\b(?:won'?t|wont|will not|doesn'?t|does not|isn'?t|is not|not|can'?t|cant|hasn'?t|has not|never|no) "
-        r"(?:stop|stopping|stopped|clot|clotting|slow(?:ing)? down|quit|ease|let up)",
+        r"(?:stop|stopping|stopped|clot|clotting|slow(?:ing)? down|quit|ease|let up)\b(?! (?:itching|hurting|aching|twitching|throbbing|stinging))",
         r"\b(?:can'?t|cant|cannot|unable to|couldn'?t) (?:get|make) the (?:bleeding|blood) (?:to )?stop",
         r"\b(?:won'?t|wont|will not|doesn'?t|does not|not|can'?t|cant|cannot|couldn'?t|unable to) (?:get (?:it|the \w+) to )?stop(?:ping)? (?:the )?bleed",
         r"\bblood (?:won'?t|wont|will not|doesn'?t|does not|keeps?) (?:stop|coming|pouring|flowing|gushing|dripping|running|oozing|leaking|seeping)",
-        r"\b(?:keeps?|kept|still|continues? to|been) bleed",
+        r"\b(?:keeps?|kept|still|continues? to|been) bleed\w*",
         r"\b(?:bleed\w*|blood)\b.{0,40}\b(?:can'?t|cant|cannot|unable to) (?:make|get) (?:it|the \w+|them) (?:to )?stop\b",
         r"\b(?:bleeding|bleed) (?:a lot|alot|heavily|heavy|badly|profusely|everywhere|like crazy|non ?stop|so much|really bad|for (?:an?|\d+|over|more than|the (?:last|past)) )",
         r"\b(?:severe|heavy|lots of|so much|a lot of|alot of) (?:bleeding|blood)\b",
@@ -130,7 +131,7 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:can'?t|cant|cannot) (?:lift|raise|feel|move) (?:my|his|her|their|one|both|either) (?:arms?|legs?|hands?|side)",
         r"\b(?:arm|leg|side) (?:is |went |suddenly )*(?:numb|weak|limp|dead)\b.{0,40}\b(?:face|speech|talk|speak|word)",
         r"\b(?:face|speech|talk|speak|words?)\b.{0,60}\b(?:arm|leg|hand) (?:is |went |goes |has gone |feels |suddenly |got |also )*(?:numb|weak|limp|dead|heavy)\b",
-        r"\bsudden(?:ly)?\b(?: \w+){0,4} (?:weak\w*|numb\w*|paraly\w*|can'?t move|cant move|cannot move|can'?t feel|cant feel|confus\w*|can'?t (?:speak|talk|see)|cant (?:speak|talk|see))",
+        r"\bsudden(?:ly)?\b(?: \w+){0,4} (?:weak\w*|numb\w*|paraly\w*|can'?t move|cant move|cannot move|can'?t feel|cant feel|confus\w*|can'?t (?:speak|talk)|cant (?:speak|talk))",
         r"\b(?:left|right|one) side(?: of (?:my|his|her|their|the) (?:body|face))? (?:(?:went|is|has gone|goes|feels|suddenly|just|all) )*(?:numb|weak|dead|limp|paraly\w*)",
         r"\b(?:can'?t|cant|cannot) (?:smile|move (?:my|his|her|their) face)\b",
         r"\b(?:having|is having|think (?:i'?m|im|he'?s|she'?s|it'?s|this is)(?: having)?|is (?:this|it)|could (?:this|it) be|might be) a stroke\b(?! (?:before|years|last|in \d|a few|once))",
@@ -166,12 +167,12 @@ SELF_HARM_PATTERNS: List[str] = [
     r"\b(?:want|wanna|going|gonna|thinking (?:about|of)|thought (?:about|of)|thoughts of|feel like|plan(?:ning)? to|ready to|tempted to|might)\b"
     r"[\w' ]{0,10}\b(?:end|ending) (?:it|things|everything)\b(?! (?:with|early|for today|there|here))",
     r"\b(?:wants?|wanted|wanna|going|gonna|thinking about|thoughts of|think about) (?:to )?(?:die|dying)\b(?! (?:laughing|of (?:embarrassment|laughter|boredom|shame)))",
-    r"\b(?:don'?t|do not|dont|no|not) (?:want|wanna|wish) (?:to )?(?:live|be alive|be here|wake up|exist)",
+    r"\b(?:don'?t|do not|dont|no|not) (?:want|wanna|wish) (?:to )?(?:live|be alive|be here|wake up|exist)\b(?! with)",
     r"\bbetter off (?:dead|without me|if i (?:was|were|wasn'?t|weren'?t))",
     r"\b(?:no ?one|nobody) (?:would|will|'d) (?:miss|care|notice) (?:me|if i)",
     r"\bno (?:reason|point) (?:in |to )?(?:living|live|going on|being alive)\b|\bpoint (?:in|of|to) (?:living|going on|being alive)\b|\b(?:not|isn'?t) worth living\b",
-    r"\b(?:tired|sick) of (?:living|being alive)\b|\bstop (?:living|existing|being alive)\b",
-    r"\b(?:want|wanna|wish|need) (?:it all|everything|my life|things|all of this)(?: all)? to (?:end|be over)\b",
+    r"\b(?:tired|sick) of (?:living|being alive)\b(?! with)|\bstop (?:living|existing|being alive)\b",
+    r"\b(?:want|wanna|wish|need) (?:it all|everything|my life|things|all of this)(?: all)? to (?:end|be over)\b(?! with)",
     r"\b(?:rather|better) (?:be )?dead\b|\brather (?:die|not be alive|not exist)\b",
     r"\b(?:can'?t|cant|cannot) (?:go on|keep going) (?:anymore|any more|like this|living)",
     r"\b(?:want|wanna) to disappear (?:forever|for good|permanently)\b|\bwish (?:i|i'?d) (?:was|were|could)(?: just)? (?:dead|die|disappear)|\bwish i (?:wasn'?t|weren'?t) (?:alive|here|born)|\bwish i(?: had|'d) never been born",
@@ -203,24 +204,31 @@ HYPOTHETICAL = re.compile(
     r"|\b(?:can|could|may|might|will|would|does|do) (?:\w+ ){0,4}(?:cause|lead to|result in)\b[\w' ]{0,20}$"
     r"|\b(?:do|does|did|has|have|can|could|will|would) (?:people|anyone|anybody|patients|someone|somebody|others|most people|you guys) "
     r"(?:ever |usually |often |sometimes |normally )?$"
-    r"|\b(?:used to|history of)\b[\w' ]{0,20}$"
+    r"|\b(?:used to|history of|hx of|h/o)\b[\w' ]{0,20}$"
+    r"|(?<!i'm )(?<!im )(?<!i am )\b(?:gets|get)\s+$"
     r"|\b(?:help(?:s|ful)?|treat(?:s|ing)?|good|used|work) (?:with|for|on)\s+$"
+    r"|\b(?:help|helps|work|works) (?:if|when)\b[\w' ]{0,25}$"
     r"|\bif (?:i|you|he|she|they|someone|a patient|my \w+) (?:ever |suddenly |were to |was to )?"
     r"(?:get|gets|got|have|has|had|develop|develops|experience|experiences|start|starts|notice|notices)\b[\w' ]{0,20}$"
 )
 # After a symptom: it is asked about as a risk ("is shortness of breath a side effect?"),
 # or named as a reaction to the thought of needles ("i feel faint at the sight of needles").
 NOT_NOW_AFTER = re.compile(
-    r"^\W*(?:(?:is|are|was) )?(?:an? |one of the )?(?:(?:common|possible|known|rare|usual|normal) )?(?:side[- ]?effects?|risks?|complications?)\b"
+    r"^\W*(?:(?:is|are|was) )?(?:an? |one of the )?(?:(?:common|possible|known|rare|usual|normal) )?(?:side[- ]?effects?|risks?|complications?|contraindications?)\b"
     r"|^\W*(?:at the (?:thought|sight|idea) of|when i see (?:a |the )?needles?|around needles|of needles)"
     r"|^[\w' ]{0,40}\b(?:years? ago|months ago|last year|as a (?:kid|child|teen)|in the past|once before|when i was (?:young|little|a))\b"
-    r"|^[\w' ]{0,20}\b(?:after|from|since|due to|caused by) (?:a|my|his|her|their) (?:old )?(?:stroke|injury|surgery|accident)\b"
+    r"|^[\w' ]{0,20}\b(?:after|from|since|due to|caused by|because of) (?:a |my |his |her |their |the )?(?:old )?"
+    r"(?:stroke|injury|surgery|accident|sciatica|pinched nerve|nerve|disc|herniat\w*|back|neck)\b"
+    r"|^\W*when (?:i'?m|im|i am|i get|i feel) (?:stressed|anxious|nervous|worried)\b"
+    r"|^[\w' ]{0,15}\b(?:sometimes|occasionally|at times|every so often)\b"
     r"|^\W*(?:during|when|while|on) (?:i |my |a )?(?:run|runs|running|jogs?|jogging|exercise|exercising|workouts?|working out|training|hikes?|hiking|stairs)\b"
     r"|^\W*(?:muscles?|from (?:lifting|the gym|gym|bench\w*|training|working out|workouts?|exercis\w*|sitting|posture|weights))\b"
 )
 
 # After an arm that can't be lifted: a range of motion, not a stroke ("above my shoulder").
-RANGE_AFTER = re.compile(r"^\W*(?:above|over|past|higher than|overhead|behind|all the way|fully|without pain)\b")
+# After bleeding: a little only ("still bleeding a tiny bit").
+MINOR_AFTER = re.compile(r"^\W*(?:a (?:tiny |little |wee )?(?:bit|little|drop|dot)|slightly|just a (?:bit|little|drop|dot)|a tiny amount)\b")
+RANGE_AFTER = re.compile(r"^\W*(?:above|over|past|higher than|overhead|behind|all the way|fully|without)\b")
 
 
 def _compile(patterns: List[str]) -> List[Pattern[str]]:
@@ -293,7 +301,7 @@ def _counts(text: str, match: re.Match[str], kind: str) -> bool:
     if kind == SELF_HARM:
         return True
     after = text[match.end() :]
-    if kind == "stroke" and RANGE_AFTER.search(after):
+    if kind == "stroke" and RANGE_AFTER.search(after) or kind == "bleeding" and MINOR_AFTER.search(after):
         return False
     return not (HYPOTHETICAL.search(before) or NOT_NOW_AFTER.search(after))
 
