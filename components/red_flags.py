@@ -69,7 +69,7 @@ PATTERNS: Dict[str, List[str]] = {
         rf"\b{_CANT} (?:breathe?|breathing|catch(?:ing)? (?:my|his|her|their|a) breath|get (?:any |enough |the )?air)",
         r"\bshort(?:er)? (?:breaths|breathing)\b|\b(?:tiny|small|shallow|little|quick|fast) breaths\b",
         r"\b(?:not|can'?t|cant|cannot) get(?:ting)? (?:enough|any) (?:air|oxygen|breath)",
-        r"\b(?:short(?:ness)? of breathe?|breathless|gasping|wheezing badly)",
+        r"\b(?:short(?:ness)? of breathe?|breathless|gasping|wheezing badly)|\b(?:struggling|fighting) for (?:air|breath)\b",
         r"\b(?:c/o|complains? of|with|having|has|acute|new|sudden|increasing|worsening) sob\b|\bsob (?:and|with|since|after|post|\+)",
         r"\bout of breath (?:and|just|while|sitting|at rest|resting|lying|doing nothing)\b|\b(?:i'?m|im|i am) (?:so |really |very |completely )?out of breath\b",
         r"\b(?:i'?m|im|i am|is|are|he'?s|she'?s|started|keeps?|now|been|and) wheez|\bwheez\w* (?:and|badly|a lot|so|really)\b",
@@ -88,16 +88,17 @@ PATTERNS: Dict[str, List[str]] = {
         r"\bbreath(?:ing)? (?:is )?(?:no good|not good|not right|not normal)\b|\bbreathing (?:problems?|difficult(?:y|ies)|troubles?|issues?)\b|\bsuffocat",
         r"\b(?:sitting|standing|on) (?:on )?my chest\b",
         r"\b(?:lips?|face|fingers?|he|she|he'?s|she'?s|they|baby|i'?m|i am)\s+(?:is |are |was |started |starting |keeps? )*(?:turning|going|gone|went) (?:blue|grey|gray)",
-        r"\b(?:collapsed|punctured|popped) (?:a |my |his |her |the )?lung\b|\blung (?:has |feels |is |might have |must have )?(?:collapsed|punctured|popped)",
+        r"\b(?:have|has|got|gave me|given me|think i have|i'?ve got) (?:a )?(?:collapsed|punctured|popped) lung\b|\b(?:collapsed|punctured|popped) (?:my|his|her) lung\b"
+        r"|\b(?:my|his|her|the|a) lung (?:has |feels |is |might have |must have )?(?:collapsed|punctured|popped)",
         r"\b(?:heart attack|coughing up blood|choking)\b",
     ],
     "fainting": [
-        r"\b(?:fainted|fainting|passed out|passing out|pass(?:ing)? out|blacked out|black(?:ing)? out|collapsed|keeled over)\b",
+        r"\b(?:fainted|fainting|passed out|passing out|pass(?:ing)? out|blacked out|black(?:ing)? out|collapsed(?! lung)|keeled over)\b",
         r"\b(?:about|going|gonna) to faint\b",
         r"\b(?:lightheaded|light-headed|dizzy|woozy)\b[\w' ]{0,30}\b(?:faint|pass out|black out)\b",
         r"\bfeel(?:s|ing)? (?:very |really |so )?faint\b",
         r"\b(?:he|she|they|my \w+) faint(?:s|ed)? (?:after|in|at|and|now|suddenly|today|just|again)\b",
-        r"\b(?:syncop\w*|pre-?syncop\w*|vasovagal)(?: (?:syncope|reaction|response|episode))?\b",
+        r"\bsyncopal\b|\b(?:is|was|went|now|just|became|fell) (?:pre-?)?syncop\w*|\b(?:having|had|is having|now|just had) (?:a )?vasovagal\b",
         r"\b(?:minimally|barely|poorly|semi|not|non)[- ]?responsive\b",
         r"\b(?:unconscious|unresponsive|out cold|lost consciousness|losing consciousness|barely conscious|not conscious|semi-?conscious)\b",
         r"\b(?:not|barely|isn'?t|is not|won'?t|wont|will not|doesn'?t|does not|no) (?:waking|wake)\b",
@@ -150,7 +151,7 @@ PATTERNS: Dict[str, List[str]] = {
         r"\ballergic\b.{0,60}\b(?:breath|throat|swell|hives|lips|tongue|swallow)|\b(?:throat|swell|tongue|lips)\b.{0,60}\ballergic\b",
         r"\b(?:throat|tongue|lips?|face|mouth|eyes?|eyelids?)(?: and (?:my |his |her )?\w+)? (?:is |are |feels? |started |starting |keeps? |getting |got |went |so |really |all )*"
         r"(?:swelling|swollen|closing|swelled|swell(?:s|ing)? up|puffing|puffed up|puffy|blowing up|ballooning)",
-        r"\bthroat (?:is |feels? |getting |got |so |very |really |and )*(?:tight|tightening|closing)",
+        r"\bthroat (?:is |feels? |getting |got |so |very |really |and |like it'?s |like it is )*(?:tight|tightening|closing)",
         r"\bhives\b.{0,60}\b(?:breath|throat|swell|dizzy|faint|lips|tongue)|\b(?:throat|lips|tongue)\b.{0,60}\bhives\b",
         r"\bhives (?:all over|everywhere)",
         r"\b(?:can'?t|cant|cannot|hard to|trouble|difficulty) swallow",
@@ -201,12 +202,14 @@ HYPOTHETICAL = re.compile(
     r"|\b(?:afraid|scared|worried|nervous|terrified)(?: that)?\s*$"
     r"|\b(?:will|would|could|might|may) (?:it|i|you|they|the (?:spot|site|area|skin|needle))\s+$"
     r"|(?<!why )\bdoes (?:it|dry needling|needling|ims|the treatment)\s+$"
-    r"|\b(?:can|could|may|might|will|would|does|do) (?:\w+ ){0,4}(?:cause|lead to|result in)\b[\w' ]{0,20}$"
+    r"|\b(?:can|could|may|might|will|would|does|do) (?:\w+ ){0,4}(?:cause|lead to|result in|make(?: it| you| me| people)?|give (?:you|people|me))\b[\w' ]{0,20}$"
+    r"|\bif (?:i|you|he|she|they|someone|a patient|my \w+)\s+$"
+    r"|\b(?:how do you|how to|do you) (?:handle|manage|deal with|treat|screen for|prevent|avoid)\b[\w' ]{0,20}$"
     r"|\b(?:do|does|did|has|have|can|could|will|would) (?:people|anyone|anybody|patients|someone|somebody|others|most people|you guys) "
     r"(?:ever |usually |often |sometimes |normally )?$"
     r"|\b(?:used to|history of|hx of|h/o)\b[\w' ]{0,20}$"
     r"|(?<!i'm )(?<!im )(?<!i am )\b(?:gets|get)\s+$"
-    r"|\b(?:help(?:s|ful)?|treat(?:s|ing)?|good|used|work) (?:with|for|on)\s+$"
+    r"|\b(?:help(?:s|ful)?|treat(?:s|ing)?|good|used|work) (?:with|for|on)(?: (?:the|my|this|that|a|his|her))?\s+$"
     r"|\b(?:help|helps|work|works) (?:if|when)\b[\w' ]{0,25}$"
     r"|\bif (?:i|you|he|she|they|someone|a patient|my \w+) (?:ever |suddenly |were to |was to )?"
     r"(?:get|gets|got|have|has|had|develop|develops|experience|experiences|start|starts|notice|notices)\b[\w' ]{0,20}$"
@@ -218,10 +221,14 @@ NOT_NOW_AFTER = re.compile(
     r"|^\W*(?:at the (?:thought|sight|idea) of|when i see (?:a |the )?needles?|around needles|of needles)"
     r"|^[\w' ]{0,40}\b(?:years? ago|months ago|last year|as a (?:kid|child|teen)|in the past|once before|when i was (?:young|little|a))\b"
     r"|^[\w' ]{0,20}\b(?:after|from|since|due to|caused by|because of) (?:a |my |his |her |their |the )?(?:old )?"
-    r"(?:stroke|injury|surgery|accident|sciatica|pinched nerve|nerve|disc|herniat\w*|back|neck)\b"
+    r"(?:stroke|injury|surgery|accident|sciatica|pinched nerve|nerve|disc|herniat\w*|back|neck|cough\w*|cold|flu|sneez\w*|"
+    r"allergies|asthma|stress|anxiety|tight \w+|pecs?|sitting|posture)\b"
     r"|^\W*when (?:i'?m|im|i am|i get|i feel) (?:stressed|anxious|nervous|worried)\b"
     r"|^[\w' ]{0,15}\b(?:sometimes|occasionally|at times|every so often)\b"
-    r"|^\W*(?:during|when|while|on) (?:i |my |a )?(?:run|runs|running|jogs?|jogging|exercise|exercising|workouts?|working out|training|hikes?|hiking|stairs)\b"
+    r"|^\W*(?:during|when|while|on) (?:i |my |a |the )?(?:\w+ )?(?:run|runs|running|jog\w*|exercis\w*|workouts?|working out|training|hik\w*|stairs|sprint\w*|climb\w*|lift\w*|swim\w*|cycl\w*|bik\w*)\b"
+    r"|^\W*through (?:my|the|his|her) nose\b"
+    r"|^[\w' ,]{0,40}\bis (?:that|this|it) true\b"
+    r"|^[\w' -]{0,15}\b(?:when to refer|management|protocols?|rates?|risks?)\b"
     r"|^\W*(?:muscles?|from (?:lifting|the gym|gym|bench\w*|training|working out|workouts?|exercis\w*|sitting|posture|weights))\b"
 )
 
