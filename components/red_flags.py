@@ -93,7 +93,9 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:heart attack|coughing up blood|choking)\b",
     ],
     "fainting": [
-        r"\b(?:fainted|fainting|passed out|passing out|pass(?:ing)? out|blacked out|black(?:ing)? out|collapsed(?! lung)|keeled over)\b",
+        r"\b(?:fainted|fainting|passed out|passing out|pass(?:ing)? out|blacked out|black(?:ing)? out)\b",
+        rf"\b(?:{_PERSON}|i|we)\b(?: [\w']+){{0,4}} (?:collapsed|keeled over)\b(?! (?:lung|arch\w*|discs?|vertebra\w*|foot|feet))"
+        r"|\bcollapsed (?:on|onto|in|at) (?:the )?(?:floor|ground|waiting room|car|street|bathroom|kitchen|hallway|couch|sofa|chair)\b",
         r"\b(?:about|going|gonna) to faint\b",
         r"\b(?:lightheaded|light-headed|dizzy|woozy)\b[\w' ]{0,30}\b(?:faint|pass out|black out)\b",
         r"\bfeel(?:s|ing)? (?:very |really |so )?faint\b",
@@ -108,7 +110,7 @@ PATTERNS: Dict[str, List[str]] = {
         r"(?:responding|respond|answering me|answer me|answer when|answering when|reacting|react|moving|opening (?:his|her|their) eyes)",
         r"\b(?:went|gone|is|has gone|going) limp\b",
         r"\b(?:dropped|fell) (?:down )?(?:to|on) the (?:floor|ground)\b",
-        r"\b(?:seizure|seizing|convuls\w*|having a fit)\b",
+        r"\b(?:seizure|seizing(?! up)|convuls\w*|having a fit)\b",
     ],
     "bleeding": [
         r"\b(?:bleed\w*|bled|blood)\b[\w' ,]{0,40}\b(?:won'?t|wont|will not|doesn'?t|does not|isn'?t|is not|not|can'?t|cant|hasn'?t|has not|never|no) "
@@ -146,16 +148,16 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:can'?t|cant|cannot|lost|losing) (?:see|vision|sight) (?:out of|in) (?:one|my left|my right|his left|his right|her left|her right|one of (?:my|his|her)) eye",
     ],
     "allergy": [
-        r"\banaphyla",
+        r"\banaphyla(?:xis|ctic|ctoid)\b(?! to)",
         r"\b(?:severe|bad|serious) allergic reaction\b",
         r"\ballergic\b.{0,60}\b(?:breath|throat|swell|hives|lips|tongue|swallow)|\b(?:throat|swell|tongue|lips)\b.{0,60}\ballergic\b",
         r"\b(?:throat|tongue|lips?|face|mouth|eyes?|eyelids?)(?: and (?:my |his |her )?\w+)? (?:is |are |feels? |started |starting |keeps? |getting |got |went |so |really |all )*"
-        r"(?:swelling|swollen|closing|swelled|swell(?:s|ing)? up|puffing|puffed up|puffy|blowing up|ballooning)",
+        r"(?:swelling|swollen|closing|swelled|swell(?:s|ing)? up|puffing|puffed up|blowing up|ballooning)",
         r"\bthroat (?:is |feels? |getting |got |so |very |really |and |like it'?s |like it is )*(?:tight|tightening|closing)",
         r"\bhives\b.{0,60}\b(?:breath|throat|swell|dizzy|faint|lips|tongue)|\b(?:throat|lips|tongue)\b.{0,60}\bhives\b",
         r"\bhives (?:all over|everywhere)",
-        r"\b(?:can'?t|cant|cannot|hard to|trouble|difficulty) swallow",
-        r"\bepi ?-?pen\b|\bepinephrine\b",
+        r"\b(?:can'?t|cant|cannot|hard to|trouble|difficulty) swallow\w*(?! pills| tablets| capsules| meds)",
+        r"\b(?:need|needs|where'?s|where is|grab|get|use|used|using|gave|give|inject(?:ed)?) (?:my |his |her |the |an? )?(?:epi ?-?pen|epinephrine)\b",
     ],
 }
 
@@ -204,6 +206,7 @@ HYPOTHETICAL = re.compile(
     r"|(?<!why )\bdoes (?:it|dry needling|needling|ims|the treatment)\s+$"
     r"|\b(?:can|could|may|might|will|would|does|do) (?:\w+ ){0,4}(?:cause|lead to|result in|make(?: it| you| me| people)?|give (?:you|people|me))\b[\w' ]{0,20}$"
     r"|\bif (?:i|you|he|she|they|someone|a patient|my \w+)\s+$"
+    r"|\b(?:nearly|almost) (?:had |have |having )?a\s+$|\b(?:gave|give|giving) (?:me|him|her|us) a\s+$|\b(?:that'?s|this is|which is)\s+$"
     r"|\b(?:how do you|how to|do you) (?:handle|manage|deal with|treat|screen for|prevent|avoid)\b[\w' ]{0,20}$"
     r"|\b(?:do|does|did|has|have|can|could|will|would) (?:people|anyone|anybody|patients|someone|somebody|others|most people|you guys) "
     r"(?:ever |usually |often |sometimes |normally )?$"
@@ -227,6 +230,8 @@ NOT_NOW_AFTER = re.compile(
     r"|^[\w' ]{0,15}\b(?:sometimes|occasionally|at times|every so often)\b"
     r"|^\W*(?:during|when|while|on) (?:i |my |a |the )?(?:\w+ )?(?:run|runs|running|jog\w*|exercis\w*|workouts?|working out|training|hik\w*|stairs|sprint\w*|climb\w*|lift\w*|swim\w*|cycl\w*|bik\w*)\b"
     r"|^\W*through (?:my|the|his|her) nose\b"
+    r"|^\W*(?:lol|lmao|lmfao|haha\w*|rofl|\U0001F602|\U0001F923|\U0001F62D)"
+    r"|^\W*(?:in|under|at|during) (?:big |the |important )?(?:games?|pressure|matches|competitions?|clutch)\b"
     r"|^[\w' ,]{0,40}\bis (?:that|this|it) true\b"
     r"|^[\w' -]{0,15}\b(?:when to refer|management|protocols?|rates?|risks?)\b"
     r"|^\W*(?:muscles?|from (?:lifting|the gym|gym|bench\w*|training|working out|workouts?|exercis\w*|sitting|posture|weights))\b"

@@ -53,6 +53,7 @@ PHRASES: List[Tuple[str, str]] = [
     ("fainting", "he went limp"),
     ("fainting", "she dropped to the floor"),
     ("fainting", "my wife fainted in the car"),
+    ("fainting", "he collapsed in the hallway"),
     ("fainting", "passed out and barely responding"),
     ("fainting", "I think I'm about to faint"),
     ("fainting", "lightheaded and faint"),
@@ -468,6 +469,19 @@ PATIENT_WORDS: List[Tuple[str, str]] = [
 # Calm messages with scary words, questions about risks, denials, history, workouts:
 # none is an emergency.
 CALM: List[str] = [
+    'omg i cant breathe lol, what even is dry needling',
+    'I nearly had a heart attack when I saw the needles lol',
+    'you almost gave me a heart attack with that answer',
+    'I keep choking in big games, could tight hamstrings be why?',
+    'my back keeps seizing up, can needling help?',
+    'my knee collapsed under me on a run, could trigger points cause that?',
+    'I have collapsed arches, can needling help my feet?',
+    'my eyes are puffy in the morning, is that from knots?',
+    'I carry an epipen for bee stings, can I still get needled?',
+    "I'm anaphylactic to peanuts, is that a problem?",
+    "I can't swallow pills, do I need to take anything before?",
+    "that's hard to swallow, are you sure it isn't acupuncture?",
+    'my calf is seizing up at night',
     'PTX risk with DN over thorax?',
     "what's the pneumothorax rate for DN near the lung",
     'Needle depth over intercostals to avoid PTX?',
