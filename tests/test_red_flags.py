@@ -1,4 +1,4 @@
-"""The red-flag layer on its own (components/red_flags.py): one phrasing for each of its
+"""The red-flag layer on its own (core/red_flags.py, components/red_flags.py): one phrasing for each of its
 patterns, which only that pattern catches, so that a pattern lost or broken fails here;
 many more phrasings as patients write them; calm messages that must not get 911."""
 
@@ -9,7 +9,7 @@ from typing import List, Tuple
 
 import pytest
 
-from components.red_flags import (
+from core.red_flags import (
     COMPILED,
     EMERGENCY,
     SELF_HARM,
