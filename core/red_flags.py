@@ -260,25 +260,27 @@ SYMPTOM_WORDS = frozenset(
 _WORD = re.compile(r"[a-z]+")
 
 
-def _one_slip(typed: str, word: str) -> bool:
-    """Whether `typed` is `word` with one letter dropped or added, or two neighbours swapped."""
-    if len(typed) == len(word):
-        diff = [i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
-        return len(diff) == 2 and diff[1] == diff[0] + 1 and typed[diff[0]] == word[diff[1]] and typed[diff[1]] == word[diff[0]]
-    short, long = sorted((typed, word), key=len)
-    if len(long) - len(short) != 1:
-        return False
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+def _slips(word: str) -> List[str]:
+    """`word` with one letter dropped, one letter added, or two neighbours swapped."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    dropped = [word[:i] + word[i + 1 :] for i in range(len(word))]
+    added = [word[:i] + letter + word[i:] for i in range(len(word) + 1) for letter in letters]
+    swapped = [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)]
+    return dropped + added + swapped
+
+
+# each slip (of five letters or more, the same first letter) -> the word meant
+SLIPS: Dict[str, str] = {
+    slip: word
+    for word in sorted(SYMPTOM_WORDS)
+    for slip in _slips(word)
+    if len(slip) >= 5 and slip[0] == word[0] and slip not in SYMPTOM_WORDS
+}
 
 
 def _restore(match: re.Match[str]) -> str:
     typed = match.group(0)
-    if len(typed) < 5 or typed in SYMPTOM_WORDS:
-        return typed
-    for word in SYMPTOM_WORDS:
-        if word[0] == typed[0] and _one_slip(typed, word):
-            return word
-    return typed
+    return SLIPS.get(typed, typed)
 
 
 def normalise(text: str) -> str:
