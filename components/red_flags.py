@@ -4,7 +4,8 @@ how they are read: `core/red_flags.py`), whatever the classifiers say.
 It sets the intent to `emergency`, or to `self_harm` for thoughts of suicide or self-harm
 (whose reply adds the 9-8-8 helpline). Right after such a reply, a message that says the
 emergency goes on is that emergency again. When the classifiers say `emergency` for a
-message with no red flag that reads calm, the message is handed off instead: no 911.
+message with no red flag that reads calm, the message is handed off instead: no 911 (a
+classifier's `self_harm` is not cleared by a question's shape alone).
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ class RedFlagDetector(GraphComponent):
                 continue
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             calm = calm_reading(text) if intent in (EMERGENCY, SELF_HARM) else None
-            if calm:
+            # despair is often asked ("why should I even go on?"): the question shape alone
+            # does not clear a classifier's self-harm
+            if calm and not (intent == SELF_HARM and calm == "a question"):
                 message.set(RED_FLAG_OUTPUT, {"kind": None, "calm": calm}, add_to_output=True)
                 set_intent(message, FALLBACK, 0.0)
         return messages

@@ -828,6 +828,12 @@ def test_the_classifiers_emergency_stands_when_nothing_reads_calm(text: str) -> 
     assert detect(text, EMERGENCY) == EMERGENCY
 
 
+def test_a_classifiers_self_harm_asked_as_a_question_stands() -> None:
+    """Despair is often asked; only a denial or an idiom clears the classifier's self-harm."""
+    assert detect("why should I even go on?", SELF_HARM) == SELF_HARM
+    assert detect("I'm not suicidal, just tired of the pain", SELF_HARM) == "nlu_fallback"
+
+
 def test_a_red_flag_overrides_any_intent() -> None:
     assert detect("what is dry needling? also i can't breathe", "faq") == EMERGENCY
     assert detect("i want to end my life", "out_of_scope") == SELF_HARM
