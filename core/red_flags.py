@@ -386,7 +386,7 @@ def goes_on(text: str) -> bool:
     return bool(STILL_GOING.search(lowered) or asks) and calm_reading(text) != "denied or asked about"
 
 
-def find_in_long_text(text: str, head: int = 20000, tail: int = 2000) -> Optional[RedFlag]:
+def find_in_long_text(text: str, head: int = 4000, tail: int = 2000) -> Optional[RedFlag]:
     """The first red flag in a message too long to read whole: its first `head` and last
     `tail` characters (a story that ends in the emergency), at bounded cost."""
     if len(text) <= head + tail:
