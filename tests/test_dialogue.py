@@ -72,6 +72,14 @@ CONVERSATIONS = {
         ("when would a physio use it?", ["faq/when_to_use"]),
         ("can i do it on my neck?", ["handoff"]),
     ],
+    "follow-up: 'what about after?' after a question about before": [
+        ("can I exercise before my appointment?", ["handoff"]),
+        ("what about after?", ["faq/exercise_after"]),
+    ],
+    "follow-up: 'and before?' after a question about after stays a near miss": [
+        ("can I go to the gym after dry needling?", ["faq/exercise_after"]),
+        ("and before?", ["handoff"]),
+    ],
     "follow-up with nothing before it is handed off": [
         ("why?", ["handoff"]),
     ],

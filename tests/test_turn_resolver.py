@@ -9,7 +9,7 @@ from typing import List
 import pytest
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.turn_resolver import Match, conversation_topic, question_parts
+from components.turn_resolver import Match, contrast, conversation_topic, question_parts
 from retrain.trainingdata import nlu_training_data
 from tests.conftest import PROJECT
 
@@ -135,3 +135,12 @@ def test_it_and_them_are_what_the_conversation_is_about() -> None:
     assert conversation_topic(None, "my knots are killing me") == "trigger points"
     assert conversation_topic(None, "is the needling gonna hurt") == "dry needling"
     assert conversation_topic(None, "hi there") is None
+
+
+def test_what_about_after_is_the_previous_question_the_other_way_round() -> None:
+    previous = "can I exercise before my appointment?"
+    assert contrast("what about after?", previous) == "can I exercise after my appointment?"
+    assert contrast("and afterwards", "is a run ok before needling") == "is a run ok afterwards needling"
+    assert contrast("ok what about before then?", "can i lift after IMS") == "can i lift before IMS"
+    assert contrast("what about after?", "what is dry needling") is None
+    assert contrast("what about massage?", previous) is None
