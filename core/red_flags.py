@@ -304,7 +304,7 @@ def _counts(text: str, match: re.Match[str], kind: str) -> bool:
     if kind == SELF_HARM:
         return True
     after = text[match.end() :]
-    if kind == "stroke" and RANGE_AFTER.search(after) or kind == "bleeding" and MINOR_AFTER.search(after):
+    if (kind == "stroke" and RANGE_AFTER.search(after)) or (kind == "bleeding" and MINOR_AFTER.search(after)):
         return False
     return not (HYPOTHETICAL.search(before) or NOT_NOW_AFTER.search(after))
 
