@@ -1,7 +1,8 @@
 """What the REST and socket.io channels share: validation, polite replies, safety net.
 
 The limits (`core.limits`, from `.env`): a message over `MAX_MESSAGE_CHARS` is not run
-through NLU (the patient is asked to shorten it, with the phone number); the Rasa server
+through NLU (the patient is asked to shorten it, with the phone number, unless it names an
+emergency: then the emergency reply); the Rasa server
 answers 413 to an HTTP body over `MAX_REQUEST_BYTES` before reading it (Sanic's
 `REQUEST_MAX_SIZE`, for every route) and socket.io drops larger packets; a message not
 answered within `REPLY_TIMEOUT_SECONDS` gets the phone hand-off (a hung action server
@@ -30,6 +31,7 @@ from sanic import Blueprint, Sanic
 from core.clinic import load_clinic
 from core.handoff import call_button, clinic_details
 from core.limits import MAX_SENDER_CHARS, Limits
+from core.red_flags import EMERGENCY, SELF_HARM, find_in_long_text
 from core.settings import PROJECT
 from stores.availability import refuse_in_memory_fallback
 
@@ -61,6 +63,8 @@ class Reply:
 
 EMPTY_REPLY = Reply("utter_empty_message")
 UNREADABLE_REPLY = Reply("utter_unreadable_message")
+# An emergency named in a message too long for the assistant still gets 911 first.
+EMERGENCY_REPLIES = {EMERGENCY: Reply("utter_emergency"), SELF_HARM: Reply("utter_self_harm")}
 # The safety net's reply: the general phone hand-off.
 HANDOFF_REPLY = Reply("utter_handoff", call=True)
 
@@ -139,10 +143,15 @@ class Screened:
 def screen_text(text: str, limits: Limits) -> Screened:
     """Decide whether a message goes to the assistant, or gets a polite reply right away.
 
-    Over-long messages are refused before any processing, so megabytes of text never
-    reach NLU; messages with nothing left after :func:`clean_text` are "empty".
+    Over-long messages are refused before NLU, so megabytes of text never reach it; only
+    the red-flag phrases read them (their start and end, at bounded cost), and an emergency
+    there gets its reply instead. Messages with nothing left after :func:`clean_text` are
+    "empty".
     """
     if len(text) > limits.max_message_chars:
+        flag = find_in_long_text(text)
+        if flag is not None:
+            return Screened("", EMERGENCY_REPLIES[flag.intent])
         return Screened("", too_long_reply(limits))
     cleaned = clean_text(text)
     if not cleaned:

@@ -19,7 +19,8 @@ looks further where a whole-message reading falls short:
   you get them?") are read as what the conversation is about (trigger points, or dry
   needling); otherwise the message ("what about after?", "even stress?") is read together
   with the patient's previous message, and answered only if that reading is confident and
-  the short message itself points the same way.
+  the short message itself points the same way. "What about after?" right after a question
+  about before (or the reverse) is that question asked the other way round.
 * **Did you mean**: a message still not understood, but near two or three page answers,
   carries them as `suggestions` (the hand-off shows them as buttons, with the phone).
 
@@ -87,6 +88,12 @@ ELABORATE = re.compile(
     r"simpler|i don'?t (?:get|understand)(?: it| that)?|huh|go on|and\??)\s*[?!.]*$",
     re.I,
 )
+# "what about after?", "and before?": the previous question, the other way round
+CONTRAST = re.compile(
+    r"^(?:and |so |ok |okay |but )*(?:(?:what|how) about |and )?(after(?:wards?)?|before)"
+    r"(?: (?:then|that|it|the (?:session|appointment|treatment)))?\s*[?!.]*$",
+    re.I,
+)
 PRONOUN = re.compile(r"\b(?:it|them|they)\b", re.I)
 TRIGGER_POINT_WORDS = re.compile(r"\b(?:knots?|trigger ?points?|nodules?|tp|trp|mtrp)s?\b", re.I)
 NEEDLING_WORDS = re.compile(r"\b(?:needl\w*|ims|intramuscular|acupunct\w*)\b", re.I)
@@ -129,6 +136,19 @@ def question_parts(text: str) -> List[str]:
             if len(clause.split()) >= 2 and (clause.endswith("?") or QUESTION_START.match(clause)):
                 parts.append(clause)
     return parts or [text]
+
+
+def contrast(text: str, previous_text: str) -> Optional[str]:
+    """The previous question asked again the other way round, for "what about after?"
+    right after a question about before (and the reverse); None for anything else."""
+    found = CONTRAST.match(text.strip())
+    if not found:
+        return None
+    asked = found.group(1).lower()
+    other = "before" if asked.startswith("after") else "after"
+    if not re.search(rf"\b{other}\b", previous_text, re.I):
+        return None
+    return re.sub(rf"\b{other}\b", asked, previous_text, flags=re.I)
 
 
 def conversation_topic(last_answer: Optional[str], previous_text: str) -> Optional[str]:
@@ -452,6 +472,9 @@ class TurnResolver(GraphComponent):
             return False
         if len(text.split()) > int(self.config["followup_max_words"]):
             return False
+        contrasted = contrast(text, previous.text)
+        if contrasted is not None:
+            return self._read_as(message, contrasted)
         topic = conversation_topic(last_answer, previous.text)
         if topic and PRONOUN.search(text):
             read = PRONOUN.sub(topic, text)
@@ -472,6 +495,24 @@ class TurnResolver(GraphComponent):
             return False
         set_answer(message, key, match.similarity)
         self._note(message, "follow-up", [last_answer or ""])
+        return True
+
+    def _read_as(self, message: Message, read: str) -> bool:
+        """Answer `message` as if it said `read`, if that is confidently a page question
+        (a topic the page does not answer stays handed off)."""
+        if self.off_page_topic(read):
+            self._note(message, "off page", [read])
+            return True
+        match = self.match(self._encode([read])[0])
+        # the nearest hand-off example is often the previous question itself, the other
+        # way round ("... before my appointment"): the off-page topics decide that instead
+        key = Match(match.label, match.similarity, 0.0, match.runner_up).answer(
+            float(self.config["threshold"]), float(self.config["part_margin"])
+        )
+        if key is None:
+            return False
+        set_answer(message, key, float(self.config["threshold"]))
+        self._note(message, "follow-up", [read])
         return True
 
     def _suggest(self, message: Message) -> None:

@@ -72,6 +72,14 @@ CONVERSATIONS = {
         ("when would a physio use it?", ["faq/when_to_use"]),
         ("can i do it on my neck?", ["handoff"]),
     ],
+    "follow-up: 'what about after?' after a question about before": [
+        ("can I exercise before my appointment?", ["handoff"]),
+        ("what about after?", ["faq/exercise_after"]),
+    ],
+    "follow-up: 'and before?' after a question about after stays a near miss": [
+        ("can I go to the gym after dry needling?", ["faq/exercise_after"]),
+        ("and before?", ["handoff"]),
+    ],
     "follow-up with nothing before it is handed off": [
         ("why?", ["handoff"]),
     ],
@@ -94,6 +102,18 @@ CONVERSATIONS = {
         ("can I work out before my appointment?", ["handoff"]),
     ],
     "near miss: does it really work": [("does dry needling really work?", ["handoff"])],
+    "near miss: when not to use it": [("when would a physio NOT use dry needling", ["handoff"])],
+    "near miss: who is excluded": [("which patients are excluded from dry needling", ["handoff"])],
+    "near miss: a typical session": [("tell me what a typical IMS treatment looks like", ["handoff"])],
+    "near miss: a run right before": [("is it fine to do a long run right before IMS", ["handoff"])],
+    "near miss: the morning of the appointment": [
+        ("should i skip my workout the morning of my needling", ["handoff"]),
+    ],
+    "near miss: trigger finger": [("is trigger finger the same thing as a trigger point", ["handoff"])],
+    "near miss: cramps at night": [("why do my feet cramp up at 3am", ["handoff"])],
+    "near miss: cupping": [("is it like those suction cups athletes use", ["handoff"])],
+    "near miss: who invented IMS": [("who came up with intramuscular stimulation and when", ["handoff"])],
+    "near miss: bleeding": [("will there be blood", ["handoff"])],
     "a page question and one about cost": [
         ("what causes knots and how much does a session cost?",
          ["faq/trigger_point_causes", "handoff"]),
@@ -127,6 +147,15 @@ EMERGENCIES = {
     "bleeding": "the spot where the needle went in keeps bleeding and it won't stop",
     "stroke": "my dad's face is drooping and his speech is slurred",
     "allergy": "my throat is swelling and I have hives everywhere",
+    "breathing, texted": "cant get a full breath since my appt n it hurts",
+    "breathing, second question of a story": "I had IMS on my back this morning. How long until it works? "
+    "Also it's really hard to breathe now",
+    "chest, second-language English": "after needle my chest is pain and breath no good",
+    "fainting with dizziness": "I fainted after my session and I'm still really dizzy",
+    "unresponsive": "he went limp and isnt answering",
+    "bleeding, shouted": "STILL BLEEDING AFTER 30 MIN HELP",
+    "stroke, arm weakness": "his arm suddenly went weak and he's slurring",
+    "allergy, swallowing": "my lips are puffing up and i cant swallow",
 }
 
 
@@ -150,9 +179,32 @@ def test_emergency_mid_conversation(assistant: Assistant) -> None:
     )
 
 
-def test_thoughts_of_suicide_get_911_and_988(assistant: Assistant) -> None:
+def test_an_emergency_that_goes_on_gets_911_again(assistant: Assistant) -> None:
+    """Right after the 911 reply, "it's getting worse" is the same emergency."""
+    assert_right(
+        talk(
+            assistant,
+            [
+                ("the needle spot keeps bleeding", ["emergency"]),
+                ("it's getting worse, what do i do", ["emergency"]),
+                ("ok thanks, the ambulance is here", []),
+            ],
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've been thinking about ending my life",
+        "honestly i want to die, this pain never stops",
+        "i feel like ending things",
+        "nobody would miss me if i was gone",
+    ],
+)
+def test_thoughts_of_suicide_get_911_and_988(assistant: Assistant, text: str) -> None:
     """Self-harm gets its own reply, which names 911 and the 9-8-8 helpline."""
-    [turn] = talk(assistant, [("I've been thinking about ending my life", ["self_harm"])])
+    [turn] = talk(assistant, [(text, ["self_harm"])])
     assert turn.got == ["self_harm"]
     reply = assistant.agent.domain.responses["utter_self_harm"][0]["text"]
     assert "911" in reply and "9-8-8" in reply
@@ -165,6 +217,10 @@ def test_thoughts_of_suicide_get_911_and_988(assistant: Assistant) -> None:
         "what's the emergency number for booking",
         "this knot is killing me, what causes it?",
         "can dry needling cause a collapsed lung?",
+        "is there an emergency appointment available",
+        "who do I call in an emergency?",
+        "has anyone ever passed out from this?",
+        "I don't have any trouble breathing, just wondering about soreness",
     ],
 )
 def test_calm_messages_get_no_911(assistant: Assistant, text: str) -> None:
@@ -207,3 +263,37 @@ def test_did_you_mean_offers_questions_and_the_phone(assistant: Assistant) -> No
     assert "tel:" in reply["text"]
     tapped = talk(assistant, [(questions[0]["payload"], [])])[0]
     assert len(tapped.faq_given) == 1, tapped.got
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "get me a human",
+        "talk to a person",
+        "can I speak to someone real",
+        "representative",
+        "customer service",
+        "TALK TO A HUMAN",
+        "I need a real person not a robot",
+        "u r useless get me a person",
+        "i want talk with real people",
+        "this isn't helping, can I talk to staff?",
+        "asdfgh",
+        "when is needling a bad idea",
+    ],
+)
+def test_every_reply_without_an_answer_carries_the_phone(assistant: Assistant, text: str) -> None:
+    """Asking for a person, or anything not answered: the number as text and a tap-to-call button."""
+    from core.clinic import load_clinic
+
+    clinic = load_clinic()
+
+    async def run() -> list:
+        return await assistant.agent.handle_text(text, sender_id=assistant.new_conversation())
+
+    replies = asyncio.run(run())
+    assert replies, text
+    assert any(clinic.phone in (r.get("text") or "") for r in replies), replies
+    assert any(
+        b.get("payload") == clinic.tel_uri for r in replies for b in r.get("buttons") or []
+    ), replies

@@ -53,6 +53,22 @@ def test_screening_empty_long_and_normal_messages() -> None:
     assert screen_text("x" * 50, LIMITS).text == "x" * 50
 
 
+@pytest.mark.parametrize(
+    ("story", "response"),
+    [
+        ("I had needling on my upper back this morning. " * 2 + "Now breathing hurts and gets shorter.",
+         "utter_emergency"),
+        ("word " * 5000 + "and honestly i want to end my life", "utter_self_harm"),
+    ],
+)
+def test_an_emergency_in_a_message_too_long_gets_its_reply(story: str, response: str) -> None:
+    """Too long for the assistant, but the red flags still read it: 911 first, not "too long"."""
+    assert len(story) > LIMITS.max_message_chars
+    reply = screen_text(story, LIMITS).reply
+    assert reply is not None and reply.response == response
+    assert "911" in render(reply)[0]
+
+
 def test_valid_rest_bodies() -> None:
     """sender, message, optional metadata object."""
     body = json.dumps({"sender": "p", "message": "", "metadata": {"a": 1}}).encode()

@@ -9,7 +9,7 @@ from typing import List
 import pytest
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.turn_resolver import Match, conversation_topic, question_parts
+from components.turn_resolver import Match, contrast, conversation_topic, question_parts
 from retrain.trainingdata import nlu_training_data
 from tests.conftest import PROJECT
 
@@ -62,6 +62,28 @@ def test_no_page_question_of_the_training_data_is_off_page(off_page: List[re.Pat
         "how often can I get dry needling?",
         "can I get it again next week?",
         "what other options are there besides needling",
+        "which patients are excluded from dry needling",
+        "when would a physio not use dry needling",
+        "is it fine to do a long run right before IMS",
+        "should i skip my workout the morning of my needling",
+        "can i lift weights prior to the session",
+        "is that a bad idea for someone like me",
+        "is he not a good candidate",
+        "are you not allowed to get it on blood thinners",
+        "tell me what a typical IMS treatment looks like",
+        "what should I expect?",
+        "what's a session like",
+        "what do they do at the appointment",
+        "who is it not for?",
+        "when should you avoid dry needling",
+        "is trigger finger the same as a trigger point",
+        "why do my feet cramp up at night",
+        "is it like those suction cups athletes use",
+        "who came up with intramuscular stimulation",
+        "will there be blood",
+        "do i need to undress for it",
+        "when might it not be appropriate?",
+        "does dry needling relieve pain?",
     ],
 )
 def test_questions_the_page_does_not_answer_are_off_page(
@@ -81,6 +103,11 @@ def test_questions_the_page_does_not_answer_are_off_page(
         "will needling help release my knots",
         "how soon can I go to the gym after IMS?",
         "can I exercise after my appointment?",
+        "can I exercise after a session like this?",
+        "I have a history of back pain, what is dry needling?",
+        "what do they do in dry needling",
+        "I developed knots from sitting all day, what causes them?",
+        "how does dry needling relieve pain?",
     ],
 )
 def test_page_questions_are_not_off_page(off_page: List[re.Pattern], text: str) -> None:
@@ -108,3 +135,12 @@ def test_it_and_them_are_what_the_conversation_is_about() -> None:
     assert conversation_topic(None, "my knots are killing me") == "trigger points"
     assert conversation_topic(None, "is the needling gonna hurt") == "dry needling"
     assert conversation_topic(None, "hi there") is None
+
+
+def test_what_about_after_is_the_previous_question_the_other_way_round() -> None:
+    previous = "can I exercise before my appointment?"
+    assert contrast("what about after?", previous) == "can I exercise after my appointment?"
+    assert contrast("and afterwards", "is a run ok before needling") == "is a run ok afterwards needling"
+    assert contrast("ok what about before then?", "can i lift after IMS") == "can i lift before IMS"
+    assert contrast("what about after?", "what is dry needling") is None
+    assert contrast("what about massage?", previous) is None
