@@ -59,7 +59,11 @@ init_postgres() {
   chmod 700 "$DIR/postgres"
   local pwfile=$DIR/run/pgpass
   (umask 077; printf '%s\n' "$CLUSTER_PG_PASSWORD" > "$pwfile")
-  if [ ${#AS_PG[@]} -gt 0 ]; then chown postgres: "$DIR/postgres" "$pwfile"; fi
+  if [ ${#AS_PG[@]} -gt 0 ]; then
+    chown postgres: "$DIR/postgres" "$pwfile"
+    "${AS_PG[@]}" test -w "$DIR/postgres" || fail "the postgres user cannot reach $DIR (a parent folder" \
+      "is closed to other users): set CLUSTER_DIR in .env to a folder it can reach"
+  fi
   "${AS_PG[@]}" "$PG_BIN/initdb" -D "$DIR/postgres" -U rasa --pwfile="$pwfile" \
     -A scram-sha-256 -E UTF8 >"$DIR/logs/initdb.log" 2>&1 || fail "initdb failed: see $DIR/logs/initdb.log"
   rm -f "$pwfile"
