@@ -26,6 +26,9 @@ CHANGED_SINCE = (
     "could have undone theirs). Here is the page as it is now: make your change again."
 )
 
+# Names the FAQs pages' own addresses use (/staff/faqs/new, /staff/faqs/undo).
+RESERVED = frozenset({"new", "undo"})
+
 
 @dataclass
 class Faq:
@@ -154,6 +157,8 @@ class FaqEditor:
         confirmed: bool, version: str, who: str,
     ) -> str:
         """A new FAQ with its answer, example questions and test questions, as `make faq-add`."""
+        if key.strip().removeprefix(FAQ_PREFIX) in RESERVED:
+            raise UserError(f"{key.strip()!r} is the name of a console page: choose another name.")
         with self.lock:
             training = self._open(version)
             key, added, tested = training.add_faq(key, answer, examples, tests)
