@@ -35,12 +35,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import HiddenField, PasswordField, StringField, SubmitField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from console.accounts import MAX_PASSWORD, StaffStore
-from console.inbox import Embed, Inbox, Outcome, minilm_embed
+from console.faqs import CHANGED_SINCE, FaqEditor, faq_counts, lines
+from console.inbox import CachedEmbed, Embed, Inbox, Outcome, minilm_embed
 from core.settings import PROJECT, apply_offline_env
 from retrain.errors import UserError
 from retrain.project import Project, load_env
@@ -53,6 +55,10 @@ SESSION_HOURS = 8
 STORE = "console.store"
 CSP = "console.csp"
 INBOX = "console.inbox"
+FAQS = "console.faqs"
+# The most a box of questions may hold (each question is checked by the engine as well).
+MAX_QUESTIONS_TEXT = 20000
+MAX_ANSWER_TEXT = 4000
 # The sign-in page answers these without a session; everything else needs one.
 OPEN_ENDPOINTS = {"console.sign_in"}
 
@@ -107,6 +113,42 @@ class ButtonForm(FlaskForm):
     """A button with nothing but its CSRF token (undo, bring back)."""
 
 
+class VersionedForm(FlaskForm):
+    """A change to the FAQs, with the version of the data the page showed."""
+
+    version = HiddenField("Page version", validators=[InputRequired(), Length(max=64)])
+
+
+class QuestionsForm(VersionedForm):
+    """Questions to add to an FAQ, one a line."""
+
+    questions = TextAreaField("New questions, one a line", validators=[Length(max=MAX_QUESTIONS_TEXT)])
+    test = BooleanField("Add them as test questions (never trained on)")
+
+
+class RemoveForm(VersionedForm):
+    """Questions ticked for removal (the `question` check boxes)."""
+
+    test = BooleanField("Test questions")
+
+
+class AnswerForm(VersionedForm):
+    """An FAQ's answer, checked against the clinic's page, saved or only checked."""
+
+    answer = TextAreaField("Answer", validators=[Length(max=MAX_ANSWER_TEXT)])
+    confirm = BooleanField("I have checked: save it anyway")
+
+
+class NewFaqForm(AnswerForm):
+    """A new FAQ."""
+
+    key = StringField("Name", validators=[Length(max=100)])
+    examples = TextAreaField("Example questions, one a line", validators=[Length(max=MAX_QUESTIONS_TEXT)])
+    tests = TextAreaField(
+        "Test questions, one a line (optional)", validators=[Length(max=MAX_QUESTIONS_TEXT)]
+    )
+
+
 bp = Blueprint("console", __name__, url_prefix=PREFIX, template_folder="templates")
 
 
@@ -125,6 +167,11 @@ def inbox() -> Inbox:
     return current_app.extensions[INBOX]
 
 
+def faqs() -> FaqEditor:
+    """The FAQs of this app's project."""
+    return current_app.extensions[FAQS]
+
+
 def install(
     app: Flask, staff: StaffStore, csp: str, project: Optional[Project] = None, embed: Embed = minilm_embed
 ) -> None:
@@ -139,6 +186,7 @@ def install(
     app.extensions[STORE] = staff
     app.extensions[CSP] = csp
     app.extensions[INBOX] = Inbox(project, staff, embed)
+    app.extensions[FAQS] = FaqEditor(project, staff, CachedEmbed(embed))
     app.config.update(
         SECRET_KEY=staff.secret_key(),
         SESSION_COOKIE_NAME="clinic_staff",
@@ -155,6 +203,7 @@ def install(
     logins.unauthorized_handler(to_sign_in)
     app.register_blueprint(bp)
     app.register_error_handler(CSRFError, refused_form)
+    app.register_error_handler(RequestEntityTooLarge, too_large)
 
 
 def load_staff(session_id: str) -> Optional[Staff]:
@@ -183,6 +232,22 @@ def refused_form(error: CSRFError) -> Tuple[str, int]:
         "Refused a form without a valid CSRF token from %s: %s", request.remote_addr, error.description
     )
     return render_template("console/refused.html", reason=error.description), HTTPStatus.BAD_REQUEST
+
+
+def too_large(error: RequestEntityTooLarge) -> Tuple[str, int]:
+    """A form far larger than any answer or list of questions: refused, nothing changed."""
+    if not request.path.startswith(PREFIX + "/"):
+        return "Request too large\n", HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    logger.warning("Refused a %s byte form from %s", request.content_length, request.remote_addr)
+    # A page of its own: the console's templates read the form, which is what is too large.
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too long · Clinic console'
+        '</title><link rel="stylesheet" href="/static/console.css"></head><body><main>'
+        "<h1>That was too long</h1><p>Nothing was changed: what you sent is far longer than any "
+        "answer or list of questions. Go back and shorten it.</p>"
+        f'<p><a href="{url_for("console.home")}">Back to the console</a></p></main></body></html>'
+    )
+    return page, HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 
 
 @bp.before_request
@@ -324,6 +389,167 @@ def inbox_bring_back() -> Tuple[str, int] | BaseResponse:
 def inbox_undo() -> Tuple[str, int] | BaseResponse:
     """Take back the last change to the training data (as `make faq-undo`)."""
     return _act(ButtonForm(), lambda: inbox().undo(who()))
+
+
+# ----- FAQs
+
+
+def form_problems(form: FlaskForm) -> str:
+    """A form's validation errors in one sentence."""
+    problems = "; ".join(
+        f"{form[name].label.text}: {', '.join(errors)}" for name, errors in form.errors.items()
+    )
+    return f"Nothing was changed: {problems}."
+
+
+def faqs_page(error: str = "", status: int = HTTPStatus.OK) -> Tuple[str, int]:
+    """Every FAQ with its answer, examples and test questions."""
+    training = faqs().load()
+    listed = faqs().all(training)
+    return render_template(
+        "console/faqs.html", faqs=listed, counts=faq_counts(listed), error=error,
+        last_change=inbox().last_change(), form=ButtonForm(),
+    ), status
+
+
+def faq_page(
+    key: str, error: str = "", status: int = HTTPStatus.OK, answer_form: Optional[AnswerForm] = None,
+    questions_form: Optional[QuestionsForm] = None, version: str = "",
+) -> Tuple[str, int]:
+    """One FAQ: its answer checked against the page, its questions, and the forms to change them.
+
+    After a refused change, `answer_form` / `questions_form` keep what was typed; `version`
+    stays the one the page was first loaded with unless the refusal was a concurrent edit.
+    """
+    training = faqs().load()
+    try:
+        faq = faqs().one(key, training)
+    except UserError as unknown:
+        return render_template("console/faq_unknown.html", error=str(unknown)), HTTPStatus.NOT_FOUND
+    checks = faq.checks
+    typed = answer_form.answer.data if answer_form is not None and answer_form.answer.data else None
+    if typed is not None and typed.strip():
+        checks = faqs().check(" ".join(typed.split()))
+    return render_template(
+        "console/faq.html", faq=faq, checks=checks, error=error,
+        answer=typed if typed is not None else faq.answer,
+        confirm=bool(answer_form is not None and answer_form.confirm.data),
+        questions=questions_form.questions.data if questions_form is not None else "",
+        as_test=bool(questions_form is not None and questions_form.test.data),
+        version=version or training.version(), last_change=inbox().last_change(), form=ButtonForm(),
+    ), status
+
+
+def _refused(key: str, error: UserError, **kept: object) -> Tuple[str, int]:
+    """A change refused by the engine: the FAQ's page again, with the reason and what was typed."""
+    concurrent = str(error) == CHANGED_SINCE
+    form_version = request.form.get("version", "")
+    return faq_page(
+        key, str(error), HTTPStatus.CONFLICT, version="" if concurrent else form_version[:64], **kept
+    )
+
+
+@bp.route("/faqs")
+def faqs_view() -> Tuple[str, int]:
+    """Every FAQ, with its answer and questions."""
+    return faqs_page()
+
+
+@bp.route("/faqs/<key>")
+def faq_view(key: str) -> Tuple[str, int]:
+    """One FAQ, with the faithfulness check of its answer."""
+    return faq_page(key)
+
+
+@bp.route("/faqs/<key>/questions", methods=["POST"])
+def faq_add_questions(key: str) -> Tuple[str, int] | BaseResponse:
+    """Teach an FAQ more questions (or add test questions)."""
+    form = QuestionsForm()
+    if not form.validate_on_submit():
+        return faq_page(key, form_problems(form), HTTPStatus.BAD_REQUEST, questions_form=form)
+    try:
+        done = faqs().add_examples(key, lines(form.questions.data), form.test.data, form.version.data, who())
+    except UserError as error:
+        return _refused(key, error, questions_form=form)
+    flash(done, "done")
+    return redirect(url_for("console.faq_view", key=key))
+
+
+@bp.route("/faqs/<key>/remove", methods=["POST"])
+def faq_remove_questions(key: str) -> Tuple[str, int] | BaseResponse:
+    """Take the ticked questions away from an FAQ."""
+    form = RemoveForm()
+    ticked = request.form.getlist("question")
+    if not form.validate_on_submit():
+        return faq_page(key, form_problems(form), HTTPStatus.BAD_REQUEST)
+    try:
+        done = faqs().remove_examples(key, ticked, form.test.data, form.version.data, who())
+    except UserError as error:
+        return _refused(key, error)
+    flash(done, "done")
+    return redirect(url_for("console.faq_view", key=key))
+
+
+@bp.route("/faqs/<key>/answer", methods=["POST"])
+def faq_answer(key: str) -> Tuple[str, int] | BaseResponse:
+    """Check a new answer against the clinic's page, or save it (flagged: only when confirmed)."""
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return faq_page(key, form_problems(form), HTTPStatus.BAD_REQUEST, answer_form=form)
+    if request.form.get("action") != "save":
+        return faq_page(key, answer_form=form, version=form.version.data)
+    try:
+        done = faqs().set_answer(key, form.answer.data, form.confirm.data, form.version.data, who())
+    except UserError as error:
+        return _refused(key, error, answer_form=form)
+    flash(done, "done")
+    return redirect(url_for("console.faq_view", key=key))
+
+
+def new_faq_page(
+    form: NewFaqForm, error: str = "", status: int = HTTPStatus.OK, version: str = ""
+) -> Tuple[str, int]:
+    """The form for a new FAQ, with the check of the answer typed so far."""
+    typed = " ".join((form.answer.data or "").split())
+    return render_template(
+        "console/faq_new.html", form=form, error=error, checks=faqs().check(typed) if typed else [],
+        version=version or faqs().load().version(),
+    ), status
+
+
+@bp.route("/faqs/new", methods=["GET", "POST"])
+def faq_new() -> Tuple[str, int] | BaseResponse:
+    """A new FAQ: name, answer (checked against the page), example and test questions."""
+    form = NewFaqForm()
+    if request.method == "GET":
+        return new_faq_page(form)
+    if not form.validate_on_submit():
+        return new_faq_page(form, form_problems(form), HTTPStatus.BAD_REQUEST)
+    if request.form.get("action") != "save":
+        return new_faq_page(form, version=form.version.data)
+    try:
+        done = faqs().add_faq(
+            form.key.data or "", form.answer.data or "", lines(form.examples.data), lines(form.tests.data),
+            form.confirm.data, form.version.data, who(),
+        )
+    except UserError as error:
+        keep = "" if str(error) == CHANGED_SINCE else form.version.data
+        return new_faq_page(form, str(error), HTTPStatus.CONFLICT, version=keep)
+    flash(done, "done")
+    return redirect(url_for("console.faq_view", key=form.key.data.strip().removeprefix("faq/")))
+
+
+@bp.route("/faqs/undo", methods=["POST"])
+def faqs_undo() -> Tuple[str, int] | BaseResponse:
+    """Take back the last change to the training data (as `make faq-undo`)."""
+    if not ButtonForm().validate_on_submit():
+        return faqs_page("Nothing was changed: the form was not complete.", HTTPStatus.BAD_REQUEST)
+    try:
+        outcome = inbox().undo(who())
+    except UserError as error:
+        return faqs_page(str(error), HTTPStatus.CONFLICT)
+    flash(outcome.message, "done")
+    return redirect(url_for("console.faqs_view"))
 
 
 @bp.route("/<path:_rest>", methods=["GET", "POST"])

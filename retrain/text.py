@@ -9,6 +9,9 @@ from typing import List, Optional, Set
 from retrain.errors import UserError
 
 MAX_EXAMPLE_LENGTH = 500
+MAX_ANSWER_LENGTH = 1500
+# Rasa fills {slot} in a response; the chat widget reads <...> and [text](link) as markup.
+_ANSWER_MARKUP = re.compile(r"[<>{}]|\[[^\]]*\]\(")
 MAX_KEY_LENGTH = 40
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 _PUNCTUATION = re.compile(r"[^\w\s]|_", re.UNICODE)
@@ -121,6 +124,16 @@ def check_answer(text: str) -> str:
         raise UserError("The answer is empty: type the text the assistant should reply with.")
     if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
         raise UserError("The answer contains control characters.")
+    if len(cleaned) > MAX_ANSWER_LENGTH:
+        raise UserError(
+            f"The answer is {len(cleaned)} characters long; keep it under {MAX_ANSWER_LENGTH}: "
+            "patients read it in a small chat window."
+        )
+    if _ANSWER_MARKUP.search(cleaned):
+        raise UserError(
+            "The answer must be plain text: no < >, { } or [text](link) markup (the assistant "
+            "would not show it as written)."
+        )
     return cleaned
 
 

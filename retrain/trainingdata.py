@@ -8,6 +8,7 @@ exactly the intended change; then the files are backed up and replaced atomicall
 from __future__ import annotations
 
 import difflib
+import hashlib
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from retrain.text import (
     check_answer,
     check_example,
     check_key,
+    clean,
     near_duplicate,
     normalise,
     wrap_positions,
@@ -40,6 +42,7 @@ OUT_OF_SCOPE = "out_of_scope"
 # Intents that examples can never be given to.
 NOT_LABELS = {RETRIEVAL_INTENT, "nlu_fallback"}
 MIN_NEW_FAQ_EXAMPLES = 3
+MIN_EXAMPLES_LEFT = 1  # removing examples never leaves an FAQ with fewer
 ANSWER_WIDTH = 82  # folded answers wrap like the existing ones (88 columns with indent)
 OUT_OF_SCOPE_ALIASES = {"out of scope", "out-of-scope", "outofscope", "oos", OUT_OF_SCOPE}
 
@@ -131,6 +134,14 @@ class TrainingSet:
         return cls(project, {p: Document.load(p) for p in paths})
 
     # ----- reading
+
+    def version(self) -> str:
+        """A fingerprint of the files as loaded: it changes when anyone edits one of them."""
+        digest = hashlib.sha256()
+        for path, doc in sorted(self.docs.items()):
+            digest.update(f"{path.name}\0{len(doc.original)}\0".encode("utf-8"))
+            digest.update(doc.original.encode("utf-8"))
+        return digest.hexdigest()[:32]
 
     def _blocks(self, test: bool) -> List[Block]:
         blocks = []
@@ -372,6 +383,57 @@ class TrainingSet:
             responses[name] = value
         self.new_answers[name] = answer
 
+    def set_answer(self, key: str, answer: str) -> str:
+        """Replace the answer of an existing FAQ (its first text). Returns the cleaned answer."""
+        answer = check_answer(answer)
+        name = f"{RESPONSE_PREFIX}{key}"
+        for doc in self._answer_docs():
+            variants = doc.data["responses"].get(name)
+            if not variants:
+                continue
+            if not isinstance(variants[0], dict) or "text" not in variants[0]:
+                raise UserError(f"The answer of {key} is not a plain text answer: it cannot be edited here.")
+            if " ".join(str(variants[0]["text"]).split()) == answer:
+                raise UserError("The answer is unchanged: nothing to save.")
+            text = FoldedScalarString(answer)
+            text.fold_pos = wrap_positions(answer, ANSWER_WIDTH)
+            variants[0]["text"] = text
+            self.new_answers[name] = answer
+            return answer
+        raise UserError(f"There is no answer for the FAQ {key!r}.")
+
+    def remove_examples(self, label: str, texts: Sequence[str], test: bool = False) -> List[str]:
+        """Take example questions (or test questions) away from a label. Returns those removed.
+
+        Refuses a question that is not one of the label's, and leaving a label without any
+        training example (the assistant could never give that answer).
+        """
+        have = {normalise(t): t for t in self.examples(test).get(label, [])}
+        norms: List[str] = []
+        for raw in texts:
+            norm = normalise(clean(raw))
+            if norm not in have:
+                kind = "a test question" if test else "an example"
+                raise UserError(f"{clean(raw)!r} is not {kind} of {display(label)} (any more).")
+            if norm not in norms:
+                norms.append(norm)
+        if not test and len(have) - len(norms) < MIN_EXAMPLES_LEFT:
+            raise UserError(
+                f"That would leave {display(label)} with no example questions, so the assistant could "
+                "never give its answer. Keep at least one."
+            )
+        blocks = [b for b in self.blocks(test) if b.label == label]
+        if any(not b.editable for b in blocks):
+            raise UserError(
+                f"The questions of {display(label)} are written in a form this tool does not edit."
+            )
+        for block in blocks:
+            for text in block.examples():
+                if normalise(text) in norms:
+                    self.removed[(label, text)] += 1
+            block.remove(set(norms))
+        return [have[n] for n in norms]
+
     def check_move(self, texts: Sequence[str], to_label: str) -> Dict[str, List["Found"]]:
         """Where each of `texts` is now (normal form -> places), or a UserError."""
         index = self.index()
@@ -423,7 +485,7 @@ class TrainingSet:
             old, new = _read_with_rasa(self.docs[path].original), _read_with_rasa(text)
             before.update(old[0])
             after.update(new[0])
-            answers.update({k: v for k, v in new[1].items() if k not in old[1]})
+            answers.update({k: v for k, v in new[1].items() if old[1].get(k) != v})
         expected = before + self.added
         expected.subtract(self.removed)
         expected = +expected
