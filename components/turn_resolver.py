@@ -15,7 +15,7 @@ looks further where a whole-message reading falls short:
 * **A near copy of a page question** (its nearest training example is all but the same
   text) gets that answer even when the classifiers hesitated or chose a hand-off.
 * **Follow-ups** that need the previous turn: "why?" or "tell me more" right after an
-  answer repeats that answer; "it" and "them" in a short, unclear message ("and how do
+  answer repeats that answer; "it", "them" and "yours" in a short, unclear message ("and how do
   you get them?") are read as what the conversation is about (trigger points, or dry
   needling); otherwise the message ("what about after?", "even stress?") is read together
   with the patient's previous message, and answered only if that reading is confident and
@@ -94,7 +94,8 @@ CONTRAST = re.compile(
     r"(?: (?:then|that|it|the (?:session|appointment|treatment)))?\s*[?!.]*$",
     re.I,
 )
-PRONOUN = re.compile(r"\b(?:it|them|they)\b", re.I)
+# "it", "them", and "yours" ("how does yours work then", after acupuncture was compared)
+PRONOUN = re.compile(r"\b(?:it|them|they|yours)\b", re.I)
 TRIGGER_POINT_WORDS = re.compile(r"\b(?:knots?|trigger ?points?|nodules?|tp|trp|mtrp)s?\b", re.I)
 NEEDLING_WORDS = re.compile(r"\b(?:needl\w*|ims|intramuscular|acupunct\w*)\b", re.I)
 # what a page answer is about, for reading "it" and "them" after it
@@ -414,6 +415,9 @@ class TurnResolver(GraphComponent):
                 set_intent(message, FALLBACK, 0.0)
             self._note(message, "off page", [topic])
             return
+        if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == RETRIEVAL_INTENT:
+            self._reread_reference(message, text, tracker)
+            return
         if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) not in (FALLBACK, "out_of_scope"):
             return
         if self._near_copy(message):
@@ -475,16 +479,8 @@ class TurnResolver(GraphComponent):
         contrasted = contrast(text, previous.text)
         if contrasted is not None:
             return self._read_as(message, contrasted)
-        topic = conversation_topic(last_answer, previous.text)
-        if topic and PRONOUN.search(text):
-            read = PRONOUN.sub(topic, text)
-            key = self.match(self._encode([read])[0]).answer(
-                float(self.config["threshold"]), float(self.config["part_margin"])
-            )
-            if key:
-                set_answer(message, key, float(self.config["threshold"]))
-                self._note(message, "follow-up", [read])
-                return True
+        if self._pronoun_reading(message, text, previous, last_answer):
+            return True
         together, alone = self._encode([f"{previous.text} {text}", text])
         match = self.match(together)
         key = match.answer(float(self.config["threshold"]))
@@ -496,6 +492,38 @@ class TurnResolver(GraphComponent):
         set_answer(message, key, match.similarity)
         self._note(message, "follow-up", [last_answer or ""])
         return True
+
+    def _pronoun_reading(
+        self, message: Message, text: str, previous: UserUttered, last_answer: Optional[str]
+    ) -> bool:
+        """Answer a short message whose "it", "them" or "yours" is what the conversation is
+        about, read with that subject in its place, if that reading is confident."""
+        topic = conversation_topic(last_answer, previous.text or "")
+        if not topic or not PRONOUN.search(text):
+            return False
+        read = PRONOUN.sub(topic, text)
+        key = self.match(self._encode([read])[0]).answer(
+            float(self.config["threshold"]), float(self.config["part_margin"])
+        )
+        if key is None:
+            return False
+        set_answer(message, key, float(self.config["threshold"]))
+        self._note(message, "follow-up", [read])
+        return True
+
+    def _reread_reference(
+        self, message: Message, text: str, tracker: Optional[DialogueStateTracker]
+    ) -> None:
+        """A short message answered by the classifiers, but whose "it", "them" or "yours"
+        refers to the answer just given ("will the needles make them go away" after the
+        trigger point answer): the reading with the subject in its place decides."""
+        previous = previous_turn(tracker)
+        if previous is None or not previous.text:
+            return
+        last_answer = answered_key(previous)
+        if not last_answer or len(text.split()) > int(self.config["followup_max_words"]):
+            return
+        self._pronoun_reading(message, text, previous, last_answer)
 
     def _read_as(self, message: Message, read: str) -> bool:
         """Answer `message` as if it said `read`, if that is confidently a page question

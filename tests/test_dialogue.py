@@ -122,6 +122,10 @@ CONVERSATIONS = {
         ("what is dry needling?", ["faq/what_is_dry_needling"]),
         ("is it safe for kids?", ["handoff"]),
     ],
+    "follow-up: 'yours' is dry needling after the acupuncture answer": [
+        ("how is dry needling different from acupuncture?", ["faq/vs_acupuncture"]),
+        ("how does yours work then", ["faq/how_it_works"]),
+    ],
     "talk to a person": [("get me a human", ["handoff"])],
     "are you a bot": [("are you a bot?", ["handoff"])],
     "small talk around a question": [
@@ -279,6 +283,10 @@ def test_did_you_mean_offers_questions_and_the_phone(assistant: Assistant) -> No
         "i want talk with real people",
         "this isn't helping, can I talk to staff?",
         "asdfgh",
+        "I need help",
+        "help",
+        "can someone help me",
+        "I have a question about my appointment",
         "when is needling a bad idea",
     ],
 )
