@@ -40,28 +40,6 @@ def utter_handoff(
     )
 
 
-class ActionGreet(Action):
-    """The greeting, with the clinic's phone number and a call button after its questions.
-
-    A greeting answers nothing ("hi", and often "I need help"), so it carries the phone
-    like every other reply without an answer.
-    """
-
-    def name(self) -> str:
-        """The action's name in the domain."""
-        return "action_greet"
-
-    def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: Dict[str, Any],
-    ) -> List[Dict[str, Any]]:
-        """Send `utter_greet` (its suggested questions, then the call button)."""
-        utter_handoff(dispatcher, "utter_greet")
-        return []
-
-
 class ActionHandoff(Action):
     """Tell the patient plainly to call the clinic, with the number as a tap-to-call link."""
 

@@ -50,9 +50,9 @@ CONVERSATION = [
     said("do you sell gift cards", "out_of_scope", 0.7, "when_to_use"), acted("action_handoff"),
     acted("action_listen"),
     said("needles gym?? tmrw", "faq", 0.9), acted("action_handoff"), acted("action_listen"),
-    said("/greet", "greet"), acted("action_greet"), acted("action_listen"),
+    said("/greet", "greet"), acted("utter_greet"), acted("action_listen"),
     said("I want to book", "book_appointment"), acted("action_handoff"), acted("action_listen"),
-    said("hello", "greet"), acted("action_greet"),
+    said("hello", "greet"), acted("utter_greet"),
 ]
 
 
