@@ -502,14 +502,7 @@ class TurnResolver(GraphComponent):
         if not topic or not PRONOUN.search(text):
             return False
         read = PRONOUN.sub(topic, text)
-        key = self.match(self._encode([read])[0]).answer(
-            float(self.config["threshold"]), float(self.config["part_margin"])
-        )
-        if key is None:
-            return False
-        set_answer(message, key, float(self.config["threshold"]))
-        self._note(message, "follow-up", [read])
-        return True
+        return self._answer_as(message, read, self.match(self._encode([read])[0]))
 
     def _reread_reference(
         self, message: Message, text: str, tracker: Optional[DialogueStateTracker]
@@ -534,9 +527,11 @@ class TurnResolver(GraphComponent):
         match = self.match(self._encode([read])[0])
         # the nearest hand-off example is often the previous question itself, the other
         # way round ("... before my appointment"): the off-page topics decide that instead
-        key = Match(match.label, match.similarity, 0.0, match.runner_up).answer(
-            float(self.config["threshold"]), float(self.config["part_margin"])
-        )
+        return self._answer_as(message, read, Match(match.label, match.similarity, 0.0, match.runner_up))
+
+    def _answer_as(self, message: Message, read: str, match: Match) -> bool:
+        """Give `message` the answer of `match` (the reading `read`) if it is confident."""
+        key = match.answer(float(self.config["threshold"]), float(self.config["part_margin"]))
         if key is None:
             return False
         set_answer(message, key, float(self.config["threshold"]))
