@@ -30,6 +30,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from components.parse_output import set_intent
+from components.patient_words import AS_TYPED
 
 OTHER_LANGUAGE = "other_language"
 LANGUAGE_ENTITY = "language"
@@ -132,7 +133,9 @@ class LanguageDetector(GraphComponent):
         """Mark each message written in another language."""
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            language = detect(message.get(TEXT) or "", intent not in NOT_UNDERSTOOD, self.settings)
+            # as typed: respelling "acupuntura" as "acupuncture" must not make it English
+            typed = message.get(AS_TYPED) or message.get(TEXT) or ""
+            language = detect(typed, intent not in NOT_UNDERSTOOD, self.settings)
             if language is None:
                 continue
             set_intent(message, OTHER_LANGUAGE)

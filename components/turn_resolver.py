@@ -17,7 +17,9 @@ looks further where a whole-message reading falls short:
 * **Follow-ups** that need the previous turn: "why?" or "tell me more" right after an
   answer repeats that answer; "it", "them" and "yours" in a short, unclear message ("and how do
   you get them?") are read as what the conversation is about (trigger points, or dry
-  needling); otherwise the message ("what about after?", "even stress?") is read together
+  needling); a follow-up that only names something the last answer says ("even stress?",
+  "like massage?" after the answers that list them) gets that answer again; otherwise the
+  message ("what about after?") is read together
   with the patient's previous message, and answered only if that reading is confident and
   the short message itself points the same way. "What about after?" right after a question
   about before (or the reverse) is that question asked the other way round.
@@ -51,6 +53,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from components.minilm_featurizer import MiniLMFeaturizer, shared_encoder
 from components.parse_output import set_intent
@@ -66,6 +69,7 @@ RESOLVED_OUTPUT = "turn_resolver"
 INDEX_FILE = "index.npz"
 TITLES_FILE = "titles.json"
 OFF_PAGE_FILE = "off_page.json"
+ANSWER_WORDS_FILE = "answer_words.json"
 
 QUESTION_WORDS = (
     r"what|whats|what's|wat|wut|how|hows|how's|why|when|where|who|which|can|could|cn|is|are|"
@@ -100,6 +104,14 @@ TRIGGER_POINT_WORDS = re.compile(r"\b(?:knots?|trigger ?points?|nodules?|tp|trp|
 NEEDLING_WORDS = re.compile(r"\b(?:needl\w*|ims|intramuscular|acupunct\w*)\b", re.I)
 # what a page answer is about, for reading "it" and "them" after it
 TRIGGER_POINT_ANSWERS = ("faq/what_is_trigger_point", "faq/trigger_point_causes")
+# "even stress?", "like massage?", "and sitting all day at work?": the lead-in of a follow-up
+# that names something, with no question of its own (not "can I ...", "is it ...")
+NAMING_FOLLOW_UP = re.compile(
+    r"^(?:(?:and|or|so|but|ok|okay|even|like|also|too|incl\w*|what about|how about|"
+    r"same for|does that include|is that|that includes?)\b[\s,]*)+(?P<rest>[^?]*?)\s*[?!.]*$",
+    re.I,
+)
+FILLER_WORDS = {"like", "tho", "though", "lol", "ok", "okay", "um", "hmm", "stuff", "thing", "things"}
 
 
 @dataclass(frozen=True)
@@ -150,6 +162,40 @@ def contrast(text: str, previous_text: str) -> Optional[str]:
     if not re.search(rf"\b{other}\b", previous_text, re.I):
         return None
     return re.sub(rf"\b{other}\b", asked, previous_text, flags=re.I)
+
+
+def stem(word: str) -> str:
+    """A crude stem, enough to see "stressed" in "stress" and "sitting" in "sitting"."""
+    word = word.lower().strip("'")
+    if word.endswith("ies") and len(word) > 5:
+        return word[:-3] + "y"
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_stems(text: str) -> Set[str]:
+    """The stems of a text's words that carry meaning (not spaCy's stop words or fillers)."""
+    words = re.findall(r"[a-z][a-z']+", text.lower())
+    return {stem(w) for w in words if w not in STOP_WORDS and w not in FILLER_WORDS and len(w) > 2}
+
+
+def answer_stems(texts: List[Dict[str, Any]]) -> Set[str]:
+    """The content stems of an answer's texts (its variations in data/responses.yml)."""
+    return set().union(*(content_stems(text.get(TEXT) or "") for text in texts))
+
+
+def named_in_answer(text: str, answer: Set[str], answers: Dict[str, Set[str]]) -> bool:
+    """Whether a follow-up that only names something ("even stress?") names what the last
+    answer says: its words are mostly the answer's, one of them hardly in any other answer."""
+    found = NAMING_FOLLOW_UP.match(text.strip())
+    if not found or QUESTION_START.match(found.group("rest")):
+        return False
+    words = content_stems(found.group("rest"))
+    said = words & answer
+    distinctive = [w for w in said if sum(w in other for other in answers.values()) <= 2]
+    return bool(distinctive) and len(words - said) < len(said)
 
 
 def conversation_topic(last_answer: Optional[str], previous_text: str) -> Optional[str]:
@@ -253,6 +299,7 @@ class TurnResolver(GraphComponent):
         labels: Optional[List[str]] = None,
         titles: Optional[Dict[str, str]] = None,
         off_page: Optional[List[str]] = None,
+        answer_words: Optional[Dict[str, List[str]]] = None,
     ) -> None:
         """Create the resolver with the training examples it matches against."""
         self.config = {**self.get_default_config(), **config}
@@ -262,6 +309,7 @@ class TurnResolver(GraphComponent):
         self.labels = np.asarray(labels or [])
         self.titles = titles or {}
         self.off_page = [re.compile(pattern, re.I) for pattern in off_page or []]
+        self.answer_words = {key: set(words) for key, words in (answer_words or {}).items()}
         self._encoder: Any = None
 
     @classmethod
@@ -299,10 +347,17 @@ class TurnResolver(GraphComponent):
             if feature.get("name") == self.config["off_page_regex"]
         ]
         self.off_page = [re.compile(pattern, re.I) for pattern in off_page]
+        answer_words = {
+            key.replace("utter_", "", 1): sorted(answer_stems(said))
+            for key, said in training_data.responses.items()
+            if key.startswith(f"utter_{RETRIEVAL_INTENT}/")
+        }
+        self.answer_words = {key: set(words) for key, words in answer_words.items()}
         with self._model_storage.write_to(self._resource) as directory:
             np.savez(directory / INDEX_FILE, embeddings=self.embeddings, labels=self.labels)
             (directory / TITLES_FILE).write_text(json.dumps(titles), encoding="utf-8")
             (directory / OFF_PAGE_FILE).write_text(json.dumps(off_page), encoding="utf-8")
+            (directory / ANSWER_WORDS_FILE).write_text(json.dumps(answer_words), encoding="utf-8")
         return self._resource
 
     @classmethod
@@ -320,6 +375,8 @@ class TurnResolver(GraphComponent):
                 index = np.load(directory / INDEX_FILE)
                 titles = json.loads((directory / TITLES_FILE).read_text(encoding="utf-8"))
                 off_page = json.loads((directory / OFF_PAGE_FILE).read_text(encoding="utf-8"))
+                words = directory / ANSWER_WORDS_FILE
+                answer_words = json.loads(words.read_text(encoding="utf-8")) if words.exists() else {}
                 return cls(
                     config,
                     model_storage,
@@ -328,6 +385,7 @@ class TurnResolver(GraphComponent):
                     list(index["labels"]),
                     titles,
                     off_page,
+                    answer_words,
                 )
         except (ValueError, FileNotFoundError):
             return cls(config, model_storage, resource)
@@ -420,7 +478,7 @@ class TurnResolver(GraphComponent):
             return
         if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) not in (FALLBACK, "out_of_scope"):
             return
-        if self._near_copy(message):
+        if self._near_copy(message) or self._named_in_answer(message, text, tracker):
             return
         if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != FALLBACK:
             return
@@ -479,7 +537,8 @@ class TurnResolver(GraphComponent):
         contrasted = contrast(text, previous.text)
         if contrasted is not None:
             return self._read_as(message, contrasted)
-        if self._pronoun_reading(message, text, previous, last_answer):
+        self._pronoun_reading(message, text, previous, last_answer)
+        if (message.get(RESOLVED_OUTPUT) or {}).get("how") == "follow-up":
             return True
         together, alone = self._encode([f"{previous.text} {text}", text])
         match = self.match(together)
@@ -493,30 +552,54 @@ class TurnResolver(GraphComponent):
         self._note(message, "follow-up", [last_answer or ""])
         return True
 
+    def _named_in_answer(
+        self, message: Message, text: str, tracker: Optional[DialogueStateTracker]
+    ) -> bool:
+        """Repeat the last answer to a follow-up that names what it says ("like massage?"
+        after the rehab answer), even one that alone reads as out of scope."""
+        previous = previous_turn(tracker)
+        last_answer = answered_key(previous) if previous is not None else None
+        if not last_answer:
+            return False
+        if not named_in_answer(text, self.answer_words.get(last_answer, set()), self.answer_words):
+            return False
+        set_answer(message, last_answer, float(self.config["threshold"]))
+        self._note(message, "named in the answer", [last_answer])
+        return True
+
     def _pronoun_reading(
         self, message: Message, text: str, previous: UserUttered, last_answer: Optional[str]
-    ) -> bool:
+    ) -> Optional[Match]:
         """Answer a short message whose "it", "them" or "yours" is what the conversation is
-        about, read with that subject in its place, if that reading is confident."""
+        about, read with that subject in its place, if that reading is confident. Returns
+        the reading's match (None without a pronoun or a subject)."""
         topic = conversation_topic(last_answer, previous.text or "")
         if not topic or not PRONOUN.search(text):
-            return False
+            return None
         read = PRONOUN.sub(topic, text)
-        return self._answer_as(message, read, self.match(self._encode([read])[0]))
+        match = self.match(self._encode([read])[0])
+        self._answer_as(message, read, match)
+        return match
 
     def _reread_reference(
         self, message: Message, text: str, tracker: Optional[DialogueStateTracker]
     ) -> None:
         """A short message answered by the classifiers, but whose "it", "them" or "yours"
         refers to the answer just given ("will the needles make them go away" after the
-        trigger point answer): the reading with the subject in its place decides."""
+        trigger point answer): a confident reading with the subject in its place decides,
+        and one nearer a hand-off example than any page answer ("can I do it on my neck?"
+        after the when-to-use answer) is handed off."""
         previous = previous_turn(tracker)
         if previous is None or not previous.text:
             return
         last_answer = answered_key(previous)
         if not last_answer or len(text.split()) > int(self.config["followup_max_words"]):
             return
-        self._pronoun_reading(message, text, previous, last_answer)
+        match = self._pronoun_reading(message, text, previous, last_answer)
+        answered = (message.get(RESOLVED_OUTPUT) or {}).get("how") == "follow-up"
+        if match is not None and not answered and match.handoff_similarity > match.similarity:
+            set_intent(message, FALLBACK, 0.0)
+            self._note(message, "unclear reference", [text])
 
     def _read_as(self, message: Message, read: str) -> bool:
         """Answer `message` as if it said `read`, if that is confidently a page question

@@ -63,6 +63,22 @@ CONVERSATIONS = {
         ("what causes muscle knots?", ["faq/trigger_point_causes"]),
         ("even stress?", ["faq/trigger_point_causes"]),
     ],
+    "follow-up naming what the last answer says, though alone it is out of scope": [
+        ("what role does dry needling play in rehab?", ["faq/rehab_program"]),
+        ("like massage?", ["faq/rehab_program"]),
+    ],
+    "follow-up naming something with a question of its own is no repeat": [
+        ("what causes muscle knots?", ["faq/trigger_point_causes"]),
+        ("do you do massage?", ["handoff"]),
+    ],
+    "texting shorthand after an answer": [
+        ("what is dry needling?", ["faq/what_is_dry_needling"]),
+        ("wut do they do 2 the muscle", ["faq/how_it_works"]),
+    ],
+    "clinical shorthand": [("MTrP aetiology?", ["faq/trigger_point_causes"])],
+    "misspelt topic words": [
+        ("whats the diffrence between accupuncture and dry neeedling", ["faq/vs_acupuncture"]),
+    ],
     "follow-up: 'them' is what the last answer was about": [
         ("what is a trigger point?", ["faq/what_is_trigger_point"]),
         ("and how do you get them?", ["faq/trigger_point_causes"]),
@@ -284,6 +300,7 @@ def test_did_you_mean_offers_questions_and_the_phone(assistant: Assistant) -> No
         "this isn't helping, can I talk to staff?",
         "asdfgh",
         "help",
+        "I need help",
         "I have a question about my appointment",
         "when is needling a bad idea",
     ],

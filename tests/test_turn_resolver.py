@@ -9,7 +9,14 @@ from typing import List
 import pytest
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.turn_resolver import Match, contrast, conversation_topic, question_parts
+from components.turn_resolver import (
+    Match,
+    answer_stems,
+    contrast,
+    conversation_topic,
+    named_in_answer,
+    question_parts,
+)
 from retrain.trainingdata import nlu_training_data
 from tests.conftest import PROJECT
 
@@ -144,3 +151,38 @@ def test_what_about_after_is_the_previous_question_the_other_way_round() -> None
     assert contrast("ok what about before then?", "can i lift after IMS") == "can i lift before IMS"
     assert contrast("what about after?", "what is dry needling") is None
     assert contrast("what about massage?", previous) is None
+
+
+@pytest.fixture(scope="module")
+def answer_words() -> dict:
+    """Each page answer's content words, as the resolver keeps them when it is trained."""
+    responses = training_data().responses
+    return {
+        key.replace("utter_", "", 1): answer_stems(texts)
+        for key, texts in responses.items()
+        if key.startswith("utter_faq/")
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "last_answer", "named"),
+    [
+        ("even stress?", "faq/trigger_point_causes", True),
+        ("what about injuries?", "faq/trigger_point_causes", True),
+        ("and sitting all day at work?", "faq/trigger_point_causes", True),
+        ("like massage?", "faq/rehab_program", True),
+        # asks a question of its own, not only names something
+        ("can I get it if I'm stressed?", "faq/trigger_point_causes", False),
+        ("and how do you get them?", "faq/what_is_trigger_point", False),
+        # named, but not in that answer
+        ("like acupuncture?", "faq/rehab_program", False),
+        ("and massage?", "faq/trigger_point_causes", False),
+        # a word in most answers says nothing about this one
+        ("and pain?", "faq/what_is_dry_needling", False),
+        ("what about the muscle?", "faq/how_it_works", False),
+    ],
+)
+def test_a_follow_up_that_names_what_the_answer_says(
+    answer_words: dict, text: str, last_answer: str, named: bool
+) -> None:
+    assert named_in_answer(text, answer_words[last_answer], answer_words) is named
