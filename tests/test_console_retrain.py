@@ -167,7 +167,7 @@ def test_progress_while_it_runs_one_at_a_time_then_the_outcome(
     rows = re.findall(r"<tr( class=\"worse\")?>\s*<th scope=\"row\"[^>]*>([^<]+)</th>", page)
     assert [(bool(worse), name) for worse, name in rows] == [
         (True, "FAQ accuracy"), (True, "exercise_after"), (False, "vs_acupuncture")]
-    assert "can I go to the gym after" in page
+    assert "can I go to the gym after (should be exercise_after, now vs_acupuncture)" in page
     assert "Retrain now" in page and "<noscript>" not in page
 
     log = [(entry.who, entry.action) for entry in staff.audit_log()]
