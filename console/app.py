@@ -43,6 +43,8 @@ from wtforms.validators import InputRequired, Length
 from console.accounts import MAX_PASSWORD, StaffStore
 from console.faqs import CHANGED_SINCE, FaqEditor, faq_counts, lines
 from console.inbox import CachedEmbed, Embed, Inbox, Outcome, minilm_embed
+from console.retraining import RETRAINER, Retrainer
+from console.retraining import bp as retraining_pages
 from core.settings import PROJECT, apply_offline_env
 from retrain.errors import UserError
 from retrain.project import Project, load_env
@@ -150,6 +152,8 @@ class NewFaqForm(AnswerForm):
 
 
 bp = Blueprint("console", __name__, url_prefix=PREFIX, template_folder="templates")
+# The Retrain page (console/retraining.py), behind the same sign-in and headers.
+bp.register_blueprint(retraining_pages)
 
 
 def store() -> StaffStore:
@@ -187,6 +191,7 @@ def install(
     app.extensions[CSP] = csp
     app.extensions[INBOX] = Inbox(project, staff, embed)
     app.extensions[FAQS] = FaqEditor(project, staff, CachedEmbed(embed))
+    app.extensions[RETRAINER] = Retrainer(project, staff)
     app.config.update(
         SECRET_KEY=staff.secret_key(),
         SESSION_COOKIE_NAME="clinic_staff",

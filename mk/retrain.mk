@@ -8,10 +8,12 @@
 #   make questions-export [SINCE=2026-11-01]       unanswered patient questions -> CSV (OUT=file.csv)
 #   make questions-import CSV=results/questions-2026-11-24.csv
 #   make retrain                                   check, train, compare, promote or refuse
+#   make rollback                                  put back the model the last retrain replaced (again:
+#                                                  one further back); the running assistant loads it
 #   make bench-retrain                             time `make retrain` end to end on a copy
 # Included by the main Makefile (-include mk/*.mk), which defines BIN and install.
 .PHONY: retrain-help faq-list faq-examples faq-add faq-move faq-undo questions-export \
-	questions-import retrain bench-retrain
+	questions-import retrain rollback bench-retrain
 
 RETRAIN := $(BIN)/python -m retrain
 TOLERANCE ?= 0.03
@@ -20,7 +22,7 @@ KEY_QUESTIONS ?= 2
 STRICT ?=
 
 retrain-help:
-	@sed -n '2,11s/^# \{0,1\}//p' mk/retrain.mk
+	@sed -n '2,13s/^# \{0,1\}//p' mk/retrain.mk
 
 faq-list: install
 	@$(RETRAIN) list $(if $(FULL),--full) $(if $(FAQ),--faq "$(FAQ)")
@@ -48,6 +50,9 @@ questions-import: install
 retrain: install
 	@$(RETRAIN) retrain --tolerance $(TOLERANCE) --key-questions $(KEY_QUESTIONS) \
 	  $(foreach label,$(STRICT),--strict $(label))
+
+rollback: install
+	@$(RETRAIN) rollback
 
 bench-retrain: install
 	@$(BIN)/python -m retrain.bench

@@ -8,6 +8,7 @@
   python -m retrain export-questions         unanswered patient questions -> CSV
   python -m retrain import-questions FILE    labelled CSV -> training examples
   python -m retrain retrain                  check, train, compare, promote or refuse
+  python -m retrain rollback                 put back the model the last retrain replaced
 
 Data commands change nothing when any input is bad; the error says why.
 """
@@ -15,6 +16,7 @@ Data commands change nothing when any input is bad; the error says why.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import textwrap
@@ -335,14 +337,26 @@ def cmd_import(project: Project, args: argparse.Namespace) -> int:
 def cmd_retrain(project: Project, args: argparse.Namespace) -> int:
     """Check, train, compare with the current model, promote or refuse."""
     from retrain.compare import Rules
-    from retrain.pipeline import run
+    from retrain.pipeline import result_data, run
 
     rules = Rules(
         tolerance=args.tolerance, key_questions=args.key_questions, strict_labels=tuple(args.strict)
     )
     outcome = run(project, rules, reload=not args.no_reload)
     print(f"\nmake retrain took {outcome.seconds:.0f} s.")
+    if args.result:
+        Path(args.result).write_text(json.dumps(result_data(outcome)), encoding="utf-8")
     return outcome.code
+
+
+def cmd_rollback(project: Project, args: argparse.Namespace) -> int:
+    """Put back the model the last promotion replaced, and load it into the running server."""
+    from retrain.pipeline import previous_models, replaced_on, rollback
+
+    kept = previous_models(project)
+    if kept:
+        confirm(f"Put back the model that was in use until {replaced_on(kept[-1])}.", args.yes)
+    return rollback(project, reload=not args.no_reload).code
 
 
 def _bullets(texts: Sequence[str]) -> str:
@@ -361,6 +375,7 @@ COMMANDS: Dict[str, Callable[[Project, argparse.Namespace], int]] = {
     "export-questions": cmd_export,
     "import-questions": cmd_import,
     "retrain": cmd_retrain,
+    "rollback": cmd_rollback,
 }
 
 
@@ -410,6 +425,11 @@ def parser() -> argparse.ArgumentParser:
     ret.add_argument("--strict", action="append", default=[], metavar="LABEL",
                      help="an intent or FAQ that may not fall at all, e.g. emergency (repeatable)")
     ret.add_argument("--no-reload", action="store_true", help="do not load the model into a running server")
+    ret.add_argument("--result", help="also write the outcome and the comparison to this JSON file")
+
+    back = sub.add_parser("rollback", help="put back the model the last retrain replaced")
+    back.add_argument("--no-reload", action="store_true", help="do not load the model into a running server")
+    back.add_argument("--yes", action="store_true", help="do not ask")
     return p
 
 
@@ -434,5 +454,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print("Nothing was changed.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\nStopped." + ("" if args.command == "retrain" else " Nothing was changed."), file=sys.stderr)
+        print("\nStopped." + ("" if args.command in ("retrain", "rollback") else " Nothing was changed."),
+              file=sys.stderr)
         return 130

@@ -3,7 +3,8 @@
 The candidate is trained to results/retrain/ (never into models/, where `rasa run`
 would pick up the newest file), scored with the current model on the held-out test
 questions, and copied over models/dry-needling.tar.gz only when it is not worse. A
-running server then loads it through PUT /model.
+running server then loads it through PUT /model. `make rollback` puts the model that a
+promotion replaced back the same way.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from core.settings import settings
 from retrain.compare import Comparison, Rules
@@ -46,6 +47,7 @@ class Outcome:
     code: int
     report: Optional[Path] = None
     seconds: float = 0.0
+    comparison: Optional[Comparison] = None
 
 
 @contextlib.contextmanager
@@ -295,14 +297,79 @@ def run(project: Project, rules: Rules, say: Say = print, reload: bool = True) -
         say("")
         say(text)
         if not comparison.accepted:
-            return Outcome(REFUSED, report_path, time.monotonic() - started)
+            return Outcome(REFUSED, report_path, time.monotonic() - started, comparison)
         kept = promote(project, candidate)
         say("")
         say(f"PROMOTED: {project.relative(project.model)} is now the new model.")
         if kept:
             say(f"(The previous model is kept at {project.relative(kept)}.)")
         ok = reload_running_server(project, say) if reload else True
-        return Outcome(PROMOTED if ok else NOT_RELOADED, report_path, time.monotonic() - started)
+        return Outcome(PROMOTED if ok else NOT_RELOADED, report_path, time.monotonic() - started, comparison)
+
+
+def result_data(outcome: Outcome) -> Dict[str, Any]:
+    """What a retrain did, for the console: the outcome and the comparison figure by figure."""
+    data: Dict[str, Any] = {"code": outcome.code, "seconds": round(outcome.seconds, 1),
+                            "report": str(outcome.report) if outcome.report else None}
+    comparison = outcome.comparison
+    if comparison is None:
+        return data
+    compared = comparison.old is not None
+    _, broken = comparison.changed_outcomes()
+    data.update(
+        accepted=comparison.accepted, compared=compared, reasons=comparison.reasons(),
+        warnings=comparison.warnings(),
+        figures=[{**asdict(f), "lost": f.lost} for f in comparison.metrics()] if compared else [],
+        new_faqs={k: list(v) for k, v in comparison.new_key_results().items()} if compared else {},
+        broken=[list(row) for row in broken],
+    )
+    return data
+
+
+# ----- rollback
+
+
+def previous_models(project: Project) -> List[Path]:
+    """The models that promotions replaced, newest last."""
+    return sorted((project.work_dir / "previous").glob("*.tar.gz"))
+
+
+def rollback(project: Project, say: Say = print, reload: bool = True) -> Outcome:
+    """Put back the newest previous model and load it into the running server(s).
+
+    The model put back leaves results/retrain/previous/ (so a second rollback goes one
+    further back); the model it replaces is kept as results/retrain/rolled-back.tar.gz.
+    """
+    started = time.monotonic()
+    with exclusive(project):
+        kept = previous_models(project)
+        if not kept:
+            raise UserError("There is no previous model to put back: none was replaced by `make retrain` "
+                            "in this folder (or they were removed).")
+        chosen = kept[-1]
+        say(f"Step 1/2  Putting back {project.relative(chosen)} ...")
+        if project.model.exists():
+            shutil.copy2(project.model, project.work_dir / "rolled-back.tar.gz")
+        staging = project.model.parent / f".{project.model.name}.incoming"
+        project.model.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(chosen, staging)
+        os.replace(staging, project.model)  # atomic, as in promote
+        chosen.unlink()
+        say(f"ROLLED BACK: {project.relative(project.model)} is again the model that was in use until "
+            f"{replaced_on(chosen)} "
+            "(the one it replaced is kept at "
+            f"{project.relative(project.work_dir / 'rolled-back.tar.gz')}).")
+        ok = True
+        if reload:
+            say("Step 2/2  Loading it into the running assistant ...")
+            ok = reload_running_server(project, say)
+        return Outcome(PROMOTED if ok else NOT_RELOADED, None, time.monotonic() - started)
+
+
+def replaced_on(kept: Path) -> str:
+    """When a kept model was replaced, from its name (dry-needling-20261124-062342.tar.gz)."""
+    found = re.search(r"(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})", kept.name)
+    return "{}-{}-{} {}:{}".format(*found.groups()) if found else kept.name
 
 
 def write_report(project: Project, comparison: Comparison, candidate: Path) -> Tuple[Path, str]:

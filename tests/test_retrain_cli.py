@@ -156,6 +156,34 @@ def test_undo_refuses_when_the_file_changed_since(project: Path, capsys: pytest.
     assert snapshot(project) == before
 
 
+def test_rollback_puts_back_the_previous_models_one_by_one(
+    project: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make rollback`: the newest kept model comes back byte for byte, the replaced one is
+    kept aside, the running server is asked to load it; with none left: refused, nothing changed."""
+    from retrain import pipeline
+
+    model, kept = Project(project).model, project / "results" / "retrain" / "previous"
+    model.parent.mkdir()
+    model.write_bytes(b"model 3")
+    kept.mkdir(parents=True)
+    (kept / "dry-needling-20261101-090000.tar.gz").write_bytes(b"model 1")
+    (kept / "dry-needling-20261124-062342.tar.gz").write_bytes(b"model 2")
+    reloads: List[Path] = []
+    monkeypatch.setattr(pipeline, "reload_running_server",
+                        lambda p, say: reloads.append(p.model) or True)
+    assert run(project, "rollback", "--yes") == 0
+    assert model.read_bytes() == b"model 2"
+    assert (project / "results" / "retrain" / "rolled-back.tar.gz").read_bytes() == b"model 3"
+    assert "in use until 2026-11-24 06:23" in capsys.readouterr().out
+    assert reloads == [Project(project).model]
+    assert run(project, "rollback", "--yes", "--no-reload") == 0
+    assert model.read_bytes() == b"model 1" and len(reloads) == 1
+    assert run(project, "rollback", "--yes") == 2
+    assert "no previous model" in capsys.readouterr().err
+    assert model.read_bytes() == b"model 1"
+
+
 def test_list_shows_counts_and_answers(project: Path, capsys: pytest.CaptureFixture) -> None:
     """Every FAQ with its example and test counts and (the start of) its answer."""
     assert run(project, "list") == 0

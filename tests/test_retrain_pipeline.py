@@ -175,3 +175,22 @@ def test_the_cluster_gets_the_model_on_each_rasa_server(fake_server: int, tmp_pa
     finally:
         second.shutdown()
         second.server_close()
+
+
+def test_the_result_for_the_console_has_each_figure_and_the_reasons() -> None:
+    """`retrain --result FILE`: the decision and the comparison figure by figure, as JSON."""
+    from retrain.compare import Comparison
+    from retrain.heldout import Report
+    from retrain.pipeline import REFUSED, Outcome, result_data
+
+    questions = [f"question {n}" for n in range(3)]
+    old = Report([(q, "faq/after", "faq/after") for q in questions])
+    new = Report([(q, "faq/after", "faq/before") for q in questions])
+    comparison = Comparison(new, {"after", "before"}, old, {"after", "before"})
+    data = json.loads(json.dumps(result_data(Outcome(REFUSED, None, 1.0, comparison))))
+    assert data["code"] == REFUSED and data["accepted"] is False and data["compared"] is True
+    figure = next(f for f in data["figures"] if f["name"] == "after")
+    assert (figure["old_right"], figure["new_right"], figure["total"], figure["lost"]) == (3, 0, 3, 3)
+    assert any(reason.startswith("after: 3 -> 0 of 3") for reason in data["reasons"])
+    assert data["broken"] == [[q, "faq/after", "faq/before"] for q in questions]
+    assert result_data(Outcome(2)) == {"code": 2, "seconds": 0.0, "report": None}
