@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Set, Type
+from typing import Any, Callable, Dict, List, Optional, Set, Type
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -136,17 +136,25 @@ class Match:
         return None
 
 
-def question_parts(text: str) -> List[str]:
+def question_parts(text: str, own_topic: Callable[[str], bool] = lambda clause: False) -> List[str]:
     """The questions in a message: sentences and joined clauses that ask something.
 
     A sentence ending in "?" or starting like a question counts; statements ("I run
-    marathons.") do not. A message with no such part is one question as a whole.
+    marathons.") do not. A message with no such part is one question as a whole. A
+    fragment asked right after a question, with no question word of its own ("Just knots,
+    or range of motion too?"), narrows that question and is part of it, unless
+    `own_topic(fragment)` says it raises a topic of its own ("And the cost?").
     """
     parts: List[str] = []
     for sentence in SENTENCE_END.split(text.strip()):
         for clause in JOINED_QUESTION.split(sentence):
             clause = clause.strip(" ,")
-            if len(clause.split()) >= 2 and (clause.endswith("?") or QUESTION_START.match(clause)):
+            asks = clause.endswith("?") or QUESTION_START.match(clause)
+            if len(clause.split()) < 2 or not asks:
+                continue
+            if parts and not QUESTION_START.match(clause) and not own_topic(clause):
+                parts[-1] = f"{parts[-1]} {clause}"
+            else:
                 parts.append(clause)
     return parts or [text]
 
@@ -278,6 +286,11 @@ class TurnResolver(GraphComponent):
             # least this close to the answer that the two messages together point to
             "followup_max_words": 8,
             "followup_floor": 0.25,
+            # "it" read as the conversation's subject in messages of at most this many words
+            # ("ok and when would my physio decide to use it")
+            "pronoun_max_words": 14,
+            # a story before one question: at least this many words ("makes sense." is none)
+            "story_words": 8,
             # a message this close to a page question's example gets that answer, even when
             # the classifiers chose otherwise (a near copy of a training question). Only
             # near-identical wordings: near misses such as "what does dry needling actually
@@ -444,7 +457,7 @@ class TurnResolver(GraphComponent):
             return
         threshold = float(self.config["part_threshold"])
         margin = float(self.config["part_margin"])
-        parts = question_parts(text)
+        parts = question_parts(text, lambda clause: bool(self.off_page_topic(clause)))
         if parts != [text]:
             matches = list(map(self.match, self._encode(parts)))
             off_page = [self.off_page_topic(part) for part in parts]
@@ -461,6 +474,11 @@ class TurnResolver(GraphComponent):
                 # a story ending in one question: that question, as sure as a whole message
                 alone = matches[0].answer(float(self.config["threshold"]))
                 answers = [alone] if alone else []
+            elif self._is_story(text, parts) and clear[0] and not self.off_page_topic(text):
+                # ... and when the story led the classifiers elsewhere (an injury story read
+                # as out of scope, a knee replacement as rehab), its clear question decides
+                answers = [clear[0]]
+                intent = FALLBACK
             if len(answers) == 1 and intent in (FALLBACK, MULTI_QUESTION):
                 set_answer(message, answers[0], threshold)
                 self._note(message, "question", parts)
@@ -486,16 +504,24 @@ class TurnResolver(GraphComponent):
             return
         self._suggest(message)
 
+    def _is_story(self, text: str, parts: List[str]) -> bool:
+        """One question after a story of at least `story_words` words."""
+        told = len(text.split()) - len(parts[0].split())
+        return len(parts) == 1 and told >= int(self.config["story_words"])
+
     def _part_answer(
         self, match: Match, clear: Optional[str], sure: Set[Optional[str]]
     ) -> Optional[str]:
         """A part's answer: `clear` (its answer clear of the next by the margin), or, if
         none, the answer another part clearly has ("what are trigger points and why do
-        they hurt?")."""
+        they hurt?"), or a near copy of a page question ("whats dry needling", whose
+        runner-up, "what is dry needling used for", is always close)."""
         if clear:
             return clear
         close = match.answer(float(self.config["part_threshold"]))
-        return close if close in sure else None
+        if close in sure or match.answer(float(self.config["near_copy"])):
+            return close
+        return None
 
     def _near_copy(self, message: Message) -> bool:
         """Answer a message that is all but a copy of a page question's training example."""
@@ -532,14 +558,16 @@ class TurnResolver(GraphComponent):
                 self._note(message, "elaborate", [last_answer])
                 return True
             return False
-        if len(text.split()) > int(self.config["followup_max_words"]):
+        words = len(text.split())
+        if words <= int(self.config["pronoun_max_words"]):
+            self._pronoun_reading(message, text, previous, last_answer)
+            if (message.get(RESOLVED_OUTPUT) or {}).get("how") == "follow-up":
+                return True
+        if words > int(self.config["followup_max_words"]):
             return False
         contrasted = contrast(text, previous.text)
         if contrasted is not None:
             return self._read_as(message, contrasted)
-        self._pronoun_reading(message, text, previous, last_answer)
-        if (message.get(RESOLVED_OUTPUT) or {}).get("how") == "follow-up":
-            return True
         together, alone = self._encode([f"{previous.text} {text}", text])
         match = self.match(together)
         key = match.answer(float(self.config["threshold"]))
