@@ -20,7 +20,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Union
+from typing import Any, Dict, Iterator, List, Tuple, Union
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
@@ -54,6 +54,13 @@ CLINIC_ENV = {
 }
 TEL = phone_to_tel_uri(CLINIC_ENV["CLINIC_PHONE"])
 DESKTOP = {"width": 1280, "height": 800}
+# The console's sizes: a desktop screen and a phone's (viewport, browser context options).
+SIZES: Dict[str, Tuple[Dict[str, int], Dict[str, Any]]] = {
+    "desktop": (DESKTOP, {}),
+    "phone": (
+        {"width": 390, "height": 844}, {"is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+    ),
+}
 # Long enough for the first reply (TensorFlow warms up on the first message).
 REPLY_MS = 30_000
 
@@ -214,6 +221,20 @@ def sign_in(page: Page, name: str, password: str) -> None:
     page.get_by_label("Username").fill(name)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+@contextlib.contextmanager
+def staff_page(
+    browser: Browser, stack: WebStack, account: Tuple[str, str], size: str = "desktop", path: str = ""
+) -> Iterator[Page]:
+    """A fresh browser signed in to the console at one of SIZES, on `path` (the home page
+    by default); at the end, no dialog opened and no script failed."""
+    viewport, options = SIZES[size]
+    with open_page(browser, stack, viewport, stack.staff_url(path), **options) as watched:
+        sign_in(watched.page, *account)
+        expect(watched.page.get_by_role("button", name="Sign out")).to_be_visible()
+        yield watched.page
+        assert watched.dialogs == [] and watched.errors == []
 
 
 def open_chat(page: Page) -> None:

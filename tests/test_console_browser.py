@@ -13,8 +13,7 @@ docs/img/, which docs/retraining.md shows.
 
 from __future__ import annotations
 
-import contextlib
-from typing import Iterator, Tuple
+from typing import Tuple
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -25,6 +24,7 @@ from tests.browser import (
     CLINIC_ENV,
     DESKTOP,
     REPLY_MS,
+    SIZES,
     WebStack,
     assert_accessible,
     open_chat,
@@ -34,35 +34,18 @@ from tests.browser import (
     send,
     settle,
     sign_in,
+    staff_page,
 )
 from tests.test_console_faqs import INVENTED, PARAPHRASE
 from tests.test_console_inbox import MARKUP as MARKED_UP  # asked in the chat: the inbox shows it as text
 from tests.test_console_inbox import digest
 
-PHONE = {"width": 390, "height": 844}
-SIZES = {
-    "desktop": (DESKTOP, {}),
-    "phone": (PHONE, {"is_mobile": True, "has_touch": True, "device_scale_factor": 2}),
-}
 FAQ = "exercise_after"
 MARKUP = "<script>alert(1)</script>"
 # Asked in the chat: not on the clinic's page, so handed to the phone line.
 PARKING = "do you offer parking?"
 # Asked in the chat: handed off, but close to an FAQ's examples (the suggestion).
 NEAR_FAQ = "do knots come back after needling"
-
-
-@contextlib.contextmanager
-def console(
-    browser: Browser, stack: WebStack, account: Tuple[str, str], size: str = "desktop", path: str = ""
-) -> Iterator[Page]:
-    """A fresh browser signed in to the console, on `path` (the home page by default)."""
-    viewport, options = SIZES[size]
-    with open_page(browser, stack, viewport, stack.staff_url(path), **options) as watched:
-        sign_in(watched.page, *account)
-        expect(watched.page.get_by_role("button", name="Sign out")).to_be_visible()
-        yield watched.page
-        assert watched.dialogs == [] and watched.errors == []
 
 
 def answer_box(page: Page) -> Locator:
@@ -119,7 +102,7 @@ def test_forms_without_their_csrf_token_are_refused_and_change_nothing(
     browser: Browser, web_stack: WebStack, staff_account: Tuple[str, str]
 ) -> None:
     before = digest(web_stack.root)
-    with console(browser, web_stack, staff_account, path=f"faqs/{FAQ}") as page:
+    with staff_page(browser, web_stack, staff_account, path=f"faqs/{FAQ}") as page:
         # A form another site could make the browser send: the session cookie, no token.
         answer = answer_box(page).input_value()
         forged = page.request.post(
@@ -145,7 +128,7 @@ def test_a_question_handed_off_in_the_chat_is_taught_from_the_inbox(
         for question in (MARKED_UP, NEAR_FAQ, PARKING):  # the inbox shows the newest first
             ask_until_handed_off(chat.page, question)
     before = digest(web_stack.root)
-    with console(browser, web_stack, staff_account, path="inbox") as page:
+    with staff_page(browser, web_stack, staff_account, path="inbox") as page:
         expect(page.get_by_role("heading", name="Inbox", exact=True)).to_be_visible()
         parking = group_of(page, PARKING)
         expect(parking).to_have_count(1)
@@ -185,7 +168,7 @@ def test_the_faithfulness_check_flags_an_invented_claim_and_passes_a_paraphrase(
     browser: Browser, web_stack: WebStack, staff_account: Tuple[str, str]
 ) -> None:
     before = digest(web_stack.root)
-    with console(browser, web_stack, staff_account, path=f"faqs/{FAQ}") as page:
+    with staff_page(browser, web_stack, staff_account, path=f"faqs/{FAQ}") as page:
         answer_box(page).fill(f"{PARAPHRASE} {INVENTED}")
         page.get_by_role("button", name="Check against the page").click()
         warning = "1 sentence of this answer is not on the clinic's page"
@@ -210,7 +193,7 @@ def test_bad_input_gives_a_clear_message_and_changes_nothing(
     browser: Browser, web_stack: WebStack, staff_account: Tuple[str, str]
 ) -> None:
     before = digest(web_stack.root)
-    with console(browser, web_stack, staff_account, path=f"faqs/{FAQ}") as page:
+    with staff_page(browser, web_stack, staff_account, path=f"faqs/{FAQ}") as page:
         answer = answer_box(page)
         # Markup: shown as typed, escaped, never run; an answer with it is not saved.
         answer.fill(f"{PARAPHRASE} {MARKUP}")
@@ -259,7 +242,7 @@ def test_console_pages_are_accessible_and_fit_the_screen(
         check(watched.page, "the sign-in page")
         sign_in(watched.page, "nobody", "not a password")
         check(watched.page, "a refused sign-in")
-    with console(browser, web_stack, staff_account, size) as page:
+    with staff_page(browser, web_stack, staff_account, size) as page:
         for path, where in [
             ("", "the home page"), ("inbox", "the inbox"), ("faqs", "the FAQs"),
             (f"faqs/{FAQ}", "an FAQ"), ("faqs/new", "a new FAQ"), ("faqs/no_such_faq", "an unknown FAQ"),
