@@ -10,7 +10,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, List
+from typing import Any, Callable, Iterator, List, Tuple
 
 import pytest
 
@@ -106,3 +106,33 @@ def postgres() -> Iterator[Postgres]:
         subprocess.run([*as_user, str(server.bindir / "pg_ctl"), "-D", str(base / "data"), "-m", "fast",
                         "-w", "stop"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The whole stack on a copy of the project (tests/browser.py), once per session."""
+    from tests.browser import require_installed, running_stack
+
+    require_installed()
+    with running_stack(tmp_path_factory.mktemp("web-stack")) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (tests/browser.py), shared by the session's browser tests."""
+    from tests.browser import chromium, require_installed
+
+    require_installed()
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="session")
+def staff_account(web_stack: Any) -> Tuple[str, str]:
+    """A console account in the stack's STAFF_DB, made as `make staff-user` makes it."""
+    from tests.browser import create_staff_account
+
+    name, password = "anna", "a long enough password"
+    create_staff_account(web_stack, name, password)
+    return name, password

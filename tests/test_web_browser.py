@@ -1,9 +1,10 @@
 """The clinic's page and its chat widget in a real browser (headless Chromium).
 
-Starts the whole stack on free loopback ports (action server, `rasa run` with the trained
-model and the socket.io channel, the page server) and drives Debian's Chromium with
-Playwright. Screenshots go to build/screenshots/ (ignored by git); `make screenshots`
-writes them to docs/img/ instead, to refresh the README's pictures on purpose.
+Drives Debian's Chromium with Playwright against the whole stack on free loopback ports
+(action server, `rasa run` with the trained model and the socket.io channel, the page
+server), started once per session on a copy of the project (tests/browser.py, fixtures in
+tests/conftest.py). Screenshots go to build/screenshots/ (ignored by git); `make
+screenshots` writes them to docs/img/ instead, to refresh the README's pictures on purpose.
 
 Needs `make web-deps` (the widget in web/node_modules) and `make web-browser`
 (/usr/bin/chromium): `make test` does both first.
@@ -12,52 +13,35 @@ Needs `make web-deps` (the widget in web/node_modules) and `make web-browser`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Coroutine, Dict, Iterator, List
+from typing import Any, Coroutine, Dict
 from urllib.parse import urlsplit
 
 import pytest
 import websockets
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from bench.servers import action_server_command, free_port, serving_settings, stop_process, wait_for
-from core.clinic import phone_to_tel_uri
-from tests.conftest import MODEL, PROJECT
+from bench.servers import serving_settings
+from tests.browser import (
+    CLINIC_ENV,
+    DESKTOP,
+    REPLY_MS,
+    TEL,
+    WebStack,
+    assert_accessible,
+    bot_says,
+    open_chat,
+    open_page,
+    overflow,
+    screenshot,
+    send,
+    settle,
+)
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-WIDGET_JS = PROJECT / "web" / "build" / "rasa-webchat.js"
-# axe-core, pinned in web/package.json (devDependencies), installed by `make web-deps`.
-AXE_JS = PROJECT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-# The WCAG 2.0-2.2 A and AA rules.
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
-SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR", PROJECT / "build" / "screenshots"))
-BIN = Path(sys.executable).parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-CLINIC_ENV = {
-    "CLINIC_NAME": "Example Physio (demo)",
-    "CLINIC_PHONE": "(780) 761-3777",
-    "CLINIC_ADDRESS": "123 Example Street, Edmonton",
-}
-TEL = phone_to_tel_uri(CLINIC_ENV["CLINIC_PHONE"])
-DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 667}
 # Types a message into the widget and submits it with script events (not input events).
 SUBMIT_FROM_SCRIPT = """(text) => {
@@ -66,191 +50,11 @@ SUBMIT_FROM_SCRIPT = """(text) => {
   box.dispatchEvent(new Event('input', {bubbles: true}));
   box.form.dispatchEvent(new Event('submit', {bubbles: true, cancelable: true}));
 }"""
-# Long enough for the first reply (TensorFlow warms up on the first message).
-REPLY_MS = 30_000
 
 
-
-@pytest.fixture(scope="module", autouse=True)
-def browser_and_widget_installed() -> None:
-    """Fail (not skip) without Chromium or the widget: `make test` installs both."""
-    missing = [str(path) for path in (CHROMIUM, WIDGET_JS, AXE_JS) if not path.exists()]
-    if missing:
-        pytest.fail(
-            f"missing {', '.join(missing)}: run `make web-deps web-browser` (make test does)",
-            pytrace=False,
-        )
-
-
-@dataclass
-class WebStack:
-    """The running servers, as a browser on this machine reaches them."""
-
-    rasa_port: int
-    web_port: int
-    workdir: Path
-
-    @property
-    def page_url(self) -> str:
-        """The page at the origin the Rasa server allows."""
-        return f"http://localhost:{self.web_port}/"
-
-    @property
-    def rasa_url(self) -> str:
-        """The Rasa server's base URL."""
-        return f"http://127.0.0.1:{self.rasa_port}"
-
-    def rasa_log(self) -> str:
-        """What the Rasa server logged so far."""
-        return (self.workdir / "rasa.log").read_text("utf-8", errors="replace")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
-    """Action server, Rasa server (socket.io, CORS allowlist = the page) and page server."""
-    workdir = tmp_path_factory.mktemp("web-stack")
-    rasa_port, action_port, web_port = free_port(), free_port(), free_port()
-    origin = f"http://localhost:{web_port}"
-    env = {
-        **os.environ,
-        **CLINIC_ENV,
-        **serving_settings(),  # several workers, as `make run`: the widget must cope
-        "ACTION_PORT": str(action_port),
-        "RASA_PORT": str(rasa_port),
-        "TRACKER_DB": str(workdir / "tracker.db"),
-        "STAFF_DB": str(workdir / "staff.db"),
-        "CORS_ORIGINS": origin,
-        "RASA_PUBLIC_URL": f"http://localhost:{rasa_port}",
-    }
-    rasa, python = str(BIN / "rasa"), str(BIN / "python")
-    commands = {
-        "actions.log": action_server_command(action_port),
-        "rasa.log": [
-            rasa, "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml", "-i", "127.0.0.1", "--port", str(rasa_port),
-            "--cors", origin,
-        ],
-        "web.log": [python, "-m", "web.serve", "--host", "127.0.0.1", "--port", str(web_port)],
-    }
-    processes: List[subprocess.Popen] = []
-    logs = []
-    try:
-        for name, command in commands.items():
-            log = open(workdir / name, "w")
-            logs.append(log)
-            processes.append(
-                subprocess.Popen(
-                    command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        wait_for(f"http://127.0.0.1:{web_port}/", 30, processes[2])
-        wait_for(f"http://127.0.0.1:{action_port}/health", 120, processes[0])
-        wait_for(f"http://127.0.0.1:{rasa_port}/", 240, processes[1])
-        yield WebStack(rasa_port, web_port, workdir)
-    finally:
-        for process in reversed(processes):
-            stop_process(process)
-        for log in logs:
-            log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright (no browser is downloaded)."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@dataclass
-class Watched:
-    """A page with what it did that a test must not miss."""
-
-    page: Page
-    dialogs: List[str]
-    requests: List[str]
-    errors: List[str]
-
-
-@contextlib.contextmanager
-def open_page(
-    browser: Browser, stack: WebStack, viewport: Dict[str, int], **options: Any
-) -> Iterator[Watched]:
-    """A fresh browser context (fresh storage) on the page, recording dialogs and requests."""
-    context: BrowserContext = browser.new_context(viewport=viewport, **options)
-    try:
-        page = context.new_page()
-        watched = Watched(page, [], [], [])
-        page.on("dialog", lambda dialog: (watched.dialogs.append(dialog.message), dialog.dismiss()))
-        page.on("request", lambda request: watched.requests.append(request.url))
-        page.on("pageerror", lambda error: watched.errors.append(str(error)))
-        page.goto(stack.page_url)
-        yield watched
-    finally:
-        context.close()
-
-
-def open_chat(page: Page) -> None:
-    """Click the launcher and wait for the greeting's suggested questions."""
-    page.get_by_role("button", name="Open chat", exact=True).click(timeout=REPLY_MS)
-    expect(page.get_by_role("button", name="What is dry needling?")).to_be_visible(timeout=REPLY_MS)
-
-
-def send(page: Page, text: str) -> None:
-    """Type a message in the widget and press Enter."""
-    box = page.get_by_role("textbox", name="Type your message", exact=True)
-    box.fill(text)
-    box.press("Enter")
-
-
-def bot_says(page: Page, pattern: str) -> None:
-    """Wait until a bot bubble matches the pattern (case-insensitive)."""
-    bubble = page.locator(".rw-response").filter(has_text=re.compile(pattern, re.IGNORECASE))
-    expect(bubble.last).to_be_visible(timeout=REPLY_MS)
-
-
-def settle(page: Page) -> None:
-    """Wait until the widget shows no typing indicator (the replies have all arrived)."""
-    expect(page.locator(".rw-typing-indication")).to_have_count(0, timeout=REPLY_MS)
-
-
-def axe_violations(page: Page) -> List[str]:
-    """What axe-core finds against the WCAG A and AA rules, one line per element.
-
-    Evaluated through Playwright, which the page's Content-Security-Policy does not stop."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE_JS.read_text("utf-8"))
-    results = page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
-    )
-    return [
-        f"{violation['id']} ({violation['impact']}): {node['target']} {node['failureSummary']}"
-        for violation in results["violations"]
-        for node in violation["nodes"]
-    ]
-
-
-def assert_accessible(page: Page, where: str) -> None:
-    """No axe-core violation at all."""
-    found = axe_violations(page)
-    assert found == [], f"{where}:\n" + "\n".join(found)
-
-
-def screenshot(page: Page, name: str) -> None:
-    """Save a screenshot as SCREENSHOTS/<name>.png (the README's pictures via `make screenshots`)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
-
-
-def test_patient_conversation_on_desktop(browser: Browser, stack: WebStack) -> None:
+def test_patient_conversation_on_desktop(browser: Browser, web_stack: WebStack) -> None:
     """Suggested question, exercise question, hand-off with tel: link, XSS, reload."""
-    with open_page(browser, stack, DESKTOP) as watched:
+    with open_page(browser, web_stack, DESKTOP) as watched:
         page = watched.page
         expect(page).to_have_title(re.compile("Dry Needling"))
         expect(page.locator(".brand-name")).to_have_text(CLINIC_ENV["CLINIC_NAME"])
@@ -330,7 +134,7 @@ def test_patient_conversation_on_desktop(browser: Browser, stack: WebStack) -> N
         settle(page)
         page.locator(f"#chat-widget a.rw-reply[href='{TEL}']").last.click()
         page.wait_for_timeout(500)
-        assert page.url == stack.page_url
+        assert page.url == web_stack.page_url
         page.evaluate(SUBMIT_FROM_SCRIPT, "what is a trigger point?")
         bot_says(page, "knot")
         assert watched.errors == []
@@ -338,7 +142,7 @@ def test_patient_conversation_on_desktop(browser: Browser, stack: WebStack) -> N
         # The footer shows the conversation id that the tracker store keeps it under.
         session = page.evaluate("JSON.parse(sessionStorage.getItem('chat_session')).session_id")
         expect(page.locator("#conversation-id code")).to_have_text(session)
-        with sqlite3.connect(stack.workdir / "tracker.db") as db:
+        with sqlite3.connect(web_stack.workdir / "tracker.db") as db:
             senders = {row[0] for row in db.execute("select distinct sender_id from events")}
         assert session in senders
 
@@ -351,9 +155,10 @@ def test_patient_conversation_on_desktop(browser: Browser, stack: WebStack) -> N
         assert remote == []
 
 
-def test_phone_size_screen(browser: Browser, stack: WebStack) -> None:
+def test_phone_size_screen(browser: Browser, web_stack: WebStack) -> None:
     """375x667: the page fits the width, the chat opens full screen and answers."""
-    with open_page(browser, stack, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2) as watched:
+    phone = {"is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+    with open_page(browser, web_stack, PHONE, **phone) as watched:
         page = watched.page
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page is {width}px wide on a phone"
@@ -390,9 +195,9 @@ def tab_to(page: Page, matches: Any, key: str = "Tab", limit: int = 60) -> Dict[
     raise AssertionError(f"{key} never reached the element; last focus: {focused(page)}")
 
 
-def test_keyboard_only(browser: Browser, stack: WebStack) -> None:
+def test_keyboard_only(browser: Browser, web_stack: WebStack) -> None:
     """Open the chat, pick a suggestion, ask, and close it with the keyboard alone."""
-    with open_page(browser, stack, DESKTOP) as watched:
+    with open_page(browser, web_stack, DESKTOP) as watched:
         page = watched.page
         expect(page.get_by_role("button", name="Open chat", exact=True)).to_be_visible(timeout=REPLY_MS)
         tab_to(page, lambda el: el["label"] == "Open chat")
@@ -424,9 +229,9 @@ def test_keyboard_only(browser: Browser, stack: WebStack) -> None:
         assert watched.dialogs == []
 
 
-def test_accessible_names(browser: Browser, stack: WebStack) -> None:
+def test_accessible_names(browser: Browser, web_stack: WebStack) -> None:
     """The launcher is "Open chat", the message box "Type your message"."""
-    with open_page(browser, stack, DESKTOP) as watched:
+    with open_page(browser, web_stack, DESKTOP) as watched:
         page = watched.page
         launcher = page.get_by_role("button", name="Open chat", exact=True)
         expect(launcher).to_be_visible(timeout=REPLY_MS)
@@ -443,9 +248,9 @@ def in_thread(coroutine: Coroutine[Any, Any, str]) -> str:
         return pool.submit(asyncio.run, coroutine).result(timeout=60)
 
 
-async def _socketio_connect(stack: WebStack, origin: str) -> str:
+async def _socketio_connect(web_stack: WebStack, origin: str) -> str:
     """Open the socket.io WebSocket as a browser from `origin` would; the connect reply."""
-    url = f"ws://127.0.0.1:{stack.rasa_port}/socket.io/?EIO=4&transport=websocket"
+    url = f"ws://127.0.0.1:{web_stack.rasa_port}/socket.io/?EIO=4&transport=websocket"
     async with websockets.connect(url, origin=origin, open_timeout=10) as socket:  # type: ignore[arg-type]
         opened = await asyncio.wait_for(socket.recv(), 10)
         assert str(opened).startswith("0{")  # engine.io open
@@ -453,32 +258,32 @@ async def _socketio_connect(stack: WebStack, origin: str) -> str:
         return str(await asyncio.wait_for(socket.recv(), 10))
 
 
-def test_socketio_allows_only_the_page_origin(stack: WebStack) -> None:
+def test_socketio_allows_only_the_page_origin(web_stack: WebStack) -> None:
     """WebSockets get no CORS from browsers: the channel refuses other origins itself."""
-    allowed = in_thread(_socketio_connect(stack, f"http://localhost:{stack.web_port}"))
+    allowed = in_thread(_socketio_connect(web_stack, f"http://localhost:{web_stack.web_port}"))
     assert allowed.startswith("40{") and "sid" in json.loads(allowed[2:])
-    refused = in_thread(_socketio_connect(stack, "http://evil.example"))
+    refused = in_thread(_socketio_connect(web_stack, "http://evil.example"))
     assert refused.startswith("44"), refused
     deadline = time.monotonic() + 5
-    while "evil.example" not in stack.rasa_log() and time.monotonic() < deadline:
+    while "evil.example" not in web_stack.rasa_log() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert "Refused a socket.io connection from origin 'http://evil.example'" in stack.rasa_log()
+    assert "Refused a socket.io connection from origin 'http://evil.example'" in web_stack.rasa_log()
 
 
-def test_page_from_another_origin_gets_no_chat(browser: Browser, stack: WebStack) -> None:
+def test_page_from_another_origin_gets_no_chat(browser: Browser, web_stack: WebStack) -> None:
     """The same page served from an origin outside CORS_ORIGINS cannot reach the assistant."""
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()
-        page.goto(f"http://127.0.0.1:{stack.web_port}/")  # 127.0.0.1 is not the allowed localhost
+        page.goto(f"http://127.0.0.1:{web_stack.web_port}/")  # 127.0.0.1 is not the allowed localhost
         expect(page.locator("h1")).to_have_text("Dry Needling in Downtown Edmonton")
         # the widget itself loaded and tried to connect: the server refused this origin
         assert page.evaluate("typeof window.WebChat.default") == "function"
-        refusal = f"Refused a socket.io connection from origin 'http://127.0.0.1:{stack.web_port}'"
+        refusal = f"Refused a socket.io connection from origin 'http://127.0.0.1:{web_stack.web_port}'"
         deadline = time.monotonic() + 15
-        while refusal not in stack.rasa_log() and time.monotonic() < deadline:
+        while refusal not in web_stack.rasa_log() and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert refusal in stack.rasa_log()
+        assert refusal in web_stack.rasa_log()
         page.wait_for_timeout(2000)
         expect(page.get_by_role("button", name="Open chat", exact=True)).to_have_count(0)
     finally:
@@ -486,10 +291,10 @@ def test_page_from_another_origin_gets_no_chat(browser: Browser, stack: WebStack
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_no_axe_violations(browser: Browser, stack: WebStack, viewport: Dict[str, int]) -> None:
+def test_no_axe_violations(browser: Browser, web_stack: WebStack, viewport: Dict[str, int]) -> None:
     """axe-core (WCAG 2.0-2.2 A and AA) on the page, the open chat with the privacy notice,
     after "did you mean" buttons and after a hand-off."""
-    with open_page(browser, stack, viewport) as watched:
+    with open_page(browser, web_stack, viewport) as watched:
         page = watched.page
         expect(page.get_by_role("button", name="Open chat", exact=True)).to_be_visible(timeout=REPLY_MS)
         assert_accessible(page, "the page")
@@ -508,21 +313,11 @@ def test_no_axe_violations(browser: Browser, stack: WebStack, viewport: Dict[str
         assert_accessible(page, "after a hand-off")
 
 
-def overflow(page: Page) -> Dict[str, Any]:
-    """How wide the page scrolls, and the chat's parts that reach outside the viewport."""
-    return page.evaluate(
-        """() => {
-          const width = document.documentElement.clientWidth;
-          const outside = [...document.querySelectorAll(
-              '#chat-widget .rw-conversation-container, #chat-widget .rw-new-message, ' +
-              '#chat-widget .rw-send, #chat-widget .rw-response, #chat-widget .rw-reply, ' +
-              '#chat-widget .rw-launcher')]
-            .filter((el) => { const box = el.getBoundingClientRect();
-                              return box.width > 0 && (box.left < -1 || box.right > width + 1); })
-            .map((el) => el.className);
-          return {scrollWidth: document.documentElement.scrollWidth, width, outside};
-        }"""
-    )
+# The chat's parts that must stay inside the screen.
+CHAT_PARTS = ", ".join(
+    f"#chat-widget .rw-{part}"
+    for part in ("conversation-container", "new-message", "send", "response", "reply", "launcher")
+)
 
 
 @pytest.mark.parametrize(
@@ -531,20 +326,20 @@ def overflow(page: Page) -> Dict[str, Any]:
     ids=["320px-wide", "200%-zoom-of-1280x800"],
 )
 def test_reflow_without_horizontal_scrolling(
-    browser: Browser, stack: WebStack, viewport: Dict[str, int]
+    browser: Browser, web_stack: WebStack, viewport: Dict[str, int]
 ) -> None:
     """At 320 CSS px (WCAG 1.4.10) and at 200% zoom (a 1280x800 screen shows 640x400 CSS
     px): no horizontal scrolling, and nothing of the chat is cut off at the sides."""
-    with open_page(browser, stack, viewport) as watched:
+    with open_page(browser, web_stack, viewport) as watched:
         page = watched.page
         expect(page.get_by_role("button", name="Open chat", exact=True)).to_be_visible(timeout=REPLY_MS)
-        measured = overflow(page)
+        measured = overflow(page, CHAT_PARTS)
         assert measured["scrollWidth"] <= measured["width"] and measured["outside"] == [], measured
         open_chat(page)
         send(page, "how much does it cost?")
         bot_says(page, re.escape(CLINIC_ENV["CLINIC_PHONE"]))
         settle(page)
-        measured = overflow(page)
+        measured = overflow(page, CHAT_PARTS)
         assert measured["scrollWidth"] <= measured["width"] and measured["outside"] == [], measured
         expect(page.get_by_role("textbox", name="Type your message", exact=True)).to_be_in_viewport()
         expect(page.get_by_role("button", name="Send")).to_be_in_viewport()
@@ -558,10 +353,12 @@ LONGEST_MOTION = """() => Math.max(0, ...[...document.querySelectorAll('#chat-wi
 
 
 @pytest.mark.parametrize("motion", ["no-preference", "reduce"])
-def test_reduced_motion_stops_the_chats_animations(browser: Browser, stack: WebStack, motion: str) -> None:
+def test_reduced_motion_stops_the_chats_animations(
+    browser: Browser, web_stack: WebStack, motion: str
+) -> None:
     """With prefers-reduced-motion the chat neither slides nor fades (clinic.css); without
     it, the widget's own animations play (so the check can fail)."""
-    with open_page(browser, stack, DESKTOP, reduced_motion=motion) as watched:
+    with open_page(browser, web_stack, DESKTOP, reduced_motion=motion) as watched:
         page = watched.page
         open_chat(page)
         settle(page)
