@@ -118,7 +118,7 @@ PATTERNS: Dict[str, List[str]] = {
     "stroke": [
         r"\b(?:face|mouth|smile|lip) (?:is |has |started |starting |went |looks |seems |all |suddenly |kind of |a bit |a little )*(?:drooping|droopy|drooped|droops|sagging|uneven|lopsided|crooked|twisted)",
         rf"\b(?:droop(?:ing|y|s)?|numb(?:ness)?|sagg\w*|weak(?:ness)?|paraly\w*|tingl\w*|limp) {_SIDE}",
-        r"\b(?:one side|half) of (?:my|his|her|their|the) (?:face|mouth|body)\b.{0,20}\b(?:droop\w*|fell|fallen|dropped|numb|sagg\w*|slack|weak|paraly\w*|frozen|not moving|won'?t move)",
+        r"\b(?:one side|half) of (?:(?:my|his|her|their|the) )?(?:face|mouth|body)\b.{0,20}\b(?:droop\w*|fell|fallen|dropped|numb|sagg\w*|slack|weak|paraly\w*|frozen|not moving|won'?t move)",
         r"\bslurr(?:ed|ing)\b",
         r"\b(?:can'?t|cant|cannot) (?:lift|raise|feel|move) (?:my|his|her|their|one|both|either) (?:arms?|legs?|hands?|side)",
         r"\b(?:arm|leg|side) (?:is |went |suddenly )*(?:numb|weak|limp|dead)\b.{0,40}\b(?:face|speech|talk|speak|word)",
@@ -131,13 +131,21 @@ PATTERNS: Dict[str, List[str]] = {
         r"\bstroke (?:right now|now|symptoms)\b",
         r"\b(?:can'?t|cant|cannot|couldn'?t|trouble|difficulty|hard time) (?:speak(?:ing)?|talk(?:ing)?) (?:properly|clearly|right|straight|normally)\b",
         r"\b(?:trouble|difficulty|hard time|problems?) (?:speaking|talking)\b(?! (?:to|with|about|on the|in english))",
-        r"\b(?:can'?t|cant|cannot|couldn'?t) (?:get (?:my|his|her|their|the) words out|find (?:my|his|her|their|the) words|form words)",
+        r"\b(?:can'?t|cant|cannot|couldn'?t) (?:get (?:my|his|her|their|the) words out|find (?:my|his|her|their|the) words(?! to (?:thank|say|describe|express|tell|explain))|form words)",
         r"\b(?:words?|speech) (?:is |are |keeps? |coming out |come out |came out |sounds? |sounding |all |is all )*(?:jumbled|garbled|mixed up|wrong|weird|strange|nonsense)",
         r"\b(?:talking|speaking|talks|speaks) (?:funny|weird|strange|strangely|gibberish|nonsense)",
         r"\b(?:can'?t|cant|cannot|lost|losing) (?:see|vision|sight) (?:out of|in) (?:one|my left|my right|his left|his right|her left|her right|one of (?:my|his|her)) eye",
+        # second-language English ("she cannot speak the words good"), a hand that suddenly
+        # won't grip, the sudden worst headache of one's life with other signs
+        r"\b(?:can'?t|cant|cannot|not able to) (?:say|speak) (?:the |any |her |his |my )?words? "
+        r"(?:good|well|right|properly|clearly|anymore|any more|out)\b",
+        r"\b(?:hand|arm|leg|fingers?) (?:won'?t|wont|will not|can'?t|cant|cannot|doesn'?t|does not) (?:grip|grab|hold|close|move|work)\b",
+        r"\bsudden(?:ly)?\b(?: \w+){0,3} (?:splitting|thunderclap|explosive|worst) headache|\bworst headache of (?:my|his|her|their) life\b",
     ],
     "allergy": [
         r"\banaphyla(?:xis|ctic|ctoid)\b(?! to)",
+        # a nurse's shorthand: stridor, hives with falling blood pressure
+        r"\bstridor\b|\b(?:urticaria|hives)\b.{0,60}\b(?:bp|blood pressure|pressure) (?:dropping|falling|low|crashing|tanking)\b",
         r"\b(?:severe|bad|serious) allergic reaction\b",
         r"\ballergic\b.{0,60}\b(?:breath|throat|swell|hives|lips|tongue|swallow)|\b(?:throat|swell|tongue|lips)\b.{0,60}\ballergic\b",
         r"\b(?:throat|tongue|lips?|face|mouth|eyes?|eyelids?)(?: and (?:my |his |her )?\w+)? (?:is |are |feels? |started |starting |keeps? |getting |got |went |so |really |all )*"

@@ -76,6 +76,11 @@ PHRASES: List[Tuple[str, str]] = [
     ("bleeding", "the bandage soaked through"),
     ("bleeding", "I bled through the gauze"),
     ("stroke", "his smile is lopsided"),
+    ("stroke", "she cannot say the words right"),
+    ("stroke", "my right hand won't grip the cup"),
+    ("stroke", "he suddenly got the worst headache"),
+    ("allergy", "pt has stridor"),
+    ("allergy", "hives all up her arms and her BP dropping"),
     ("stroke", "droopy on the left side"),
     ("stroke", "her words are slurred"),
     ("stroke", "I can't lift my arm"),
@@ -720,6 +725,9 @@ CALM: List[str] = [
     'this pain makes me want to scream, can needling help',
     'I hurt myself at the gym, can needling help?',
     'i cut myself shaving, can i still get needled tomorrow',
+    "I can't find the words to thank you",
+    "I can't say the words 'intramuscular stimulation', what's IMS?",
+    'I get a sudden headache when I stand up fast, is that a trigger point?',
 ]
 
 
