@@ -293,7 +293,8 @@ async def run_all(assistant: Assistant) -> Dict[str, Any]:
 def targets_met(results: Dict[str, Any]) -> Dict[str, bool]:
     """Each target of issue 12, on the test split, the personas and the conversations."""
     real = results["real_test"]
-    everything = [results["real_test"], results["personas"], results["conversations"]]
+    personas = [report for name, report in results.items() if name.startswith("personas")]
+    everything = [results["real_test"], *personas, results["conversations"]]
     return {
         f"real test: right FAQ answers >= {TARGETS['faq_right']:.0%}": (
             real["faq_right"] >= TARGETS["faq_right"]

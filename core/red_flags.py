@@ -76,6 +76,11 @@ PATTERNS: Dict[str, List[str]] = {
         rf"\bchest {_IS} ?{_SO}(?:\w+ and )?(?:tight|tightening|hurts?|hurting|pounding|heavy|crushing|aches?|aching|sore and|pain|painful|kills|killing)",
         r"\bbreath(?:ing)? (?:is )?(?:no good|not good|not right|not normal)\b|\bbreathing (?:problems?|difficult(?:y|ies)|troubles?|issues?)\b|\bsuffocat",
         r"\b(?:sitting|standing|on) (?:on )?my chest\b",
+        r"\bchest\b[\w' ]{0,30}\b(?:(?:sitting|standing) on it|like (?:a|an) (?:weight|elephant|brick|vice|vise|band))\b",
+        # a nurse's words: pleuritic pain, falling oxygen saturation, a climbing breathing rate
+        r"\bpleuritic\b|\b(?:sp ?o2|o2 sats?|sats|oximeter|oxygen)\b[\w' ]{0,25}\b(?:8\d|7\d)\s?%"
+        r"|\b(?:resp(?:iratory)?|breathing) rate (?:is )?(?:climbing|rising|going up|up)\b",
+        r"\bbreathing (?:is |has )?(?:going|getting|gone|went|feels|sounds) (?:\w+ )?(?:tight|whistly|wheezy|noisy|funny)\b",
         r"\b(?:lips?|face|fingers?|he|she|he'?s|she'?s|they|baby|i'?m|i am)\s+(?:is |are |was |started |starting |keeps? )*(?:turning|going|gone|went) (?:blue|grey|gray)",
         r"\b(?:have|has|got|gave me|given me|think i have|i'?ve got) (?:a )?(?:collapsed|punctured|popped) lung\b|\b(?:collapsed|punctured|popped) (?:my|his|her) lung\b"
         r"|\b(?:my|his|her|the|a) lung (?:has |feels |is |might have |must have )?(?:collapsed|punctured|popped)",
@@ -95,7 +100,7 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:not|barely|isn'?t|is not|won'?t|wont|will not|doesn'?t|does not|no) (?:waking|wake)\b",
         r"\b(?:can'?t|cant|cannot|unable to|couldn'?t) (?:wake|rouse) (?:him|her|them|my \w+)\b",
         # a person not responding (an app "not responding" is no emergency)
-        rf"\b(?:{_PERSON})\b[\w' ]{{0,30}}\b(?:not|barely|isn'?t|won'?t|wont|will not|doesn'?t|does not|no) "
+        rf"\b(?:{_PERSON})\b[\w' ]{{0,50}}\b(?:not|barely|isn'?t|won'?t|wont|will not|doesn'?t|does not|no) "
         r"(?:responding|respond|answering me|answer me|answer when|answering when|reacting|react|moving|opening (?:his|her|their) eyes)",
         r"\b(?:went|gone|is|has gone|going) limp\b",
         r"\b(?:dropped|fell) (?:down )?(?:to|on) the (?:floor|ground)\b",
@@ -120,7 +125,7 @@ PATTERNS: Dict[str, List[str]] = {
         rf"\b(?:droop(?:ing|y|s)?|numb(?:ness)?|sagg\w*|weak(?:ness)?|paraly\w*|tingl\w*|limp) {_SIDE}",
         r"\b(?:one side|half) of (?:(?:my|his|her|their|the) )?(?:face|mouth|body)\b.{0,20}\b(?:droop\w*|fell|fallen|dropped|numb|sagg\w*|slack|weak|paraly\w*|frozen|not moving|won'?t move)",
         r"\bslurr(?:ed|ing)\b",
-        r"\b(?:can'?t|cant|cannot) (?:lift|raise|feel|move) (?:my|his|her|their|one|both|either) (?:arms?|legs?|hands?|side)",
+        r"\b(?:can'?t|cant|cannot) (?:lift|raise|feel|move) (?:my|his|her|their|one|both|either) (?:left |right )?(?:arms?|legs?|hands?|side)",
         r"\b(?:arm|leg|side) (?:is |went |suddenly )*(?:numb|weak|limp|dead)\b.{0,40}\b(?:face|speech|talk|speak|word)",
         r"\b(?:face|speech|talk|speak|words?)\b.{0,60}\b(?:arm|leg|hand) (?:is |went |goes |has gone |feels |suddenly |got |also )*(?:numb|weak|limp|dead|heavy)\b",
         r"\bsudden(?:ly)?\b(?: \w+){0,4} (?:weak\w*|numb\w*|paraly\w*|can'?t move|cant move|cannot move|can'?t feel|cant feel|confus\w*|can'?t (?:speak|talk)|cant (?:speak|talk))",
@@ -139,7 +144,8 @@ PATTERNS: Dict[str, List[str]] = {
         # won't grip, the sudden worst headache of one's life with other signs
         r"\b(?:can'?t|cant|cannot|not able to) (?:say|speak) (?:the |any |her |his |my )?words? "
         r"(?:good|well|right|properly|clearly|anymore|any more|out)\b",
-        r"\b(?:hand|arm|leg|fingers?) (?:won'?t|wont|will not|can'?t|cant|cannot|doesn'?t|does not) (?:grip|grab|hold|close|move|work)\b",
+        r"\b(?:hand|arm|leg|fingers?) (?:won'?t|wont|will not|can'?t|cant|cannot|doesn'?t|does not) (?:grip|grab|hold|close|move|work)\b"
+        r"|\b(?:can'?t|cant|cannot) grip\b|\b(?:hand|arm|leg) (?:has |have |just )?(?:suddenly )?stopped working\b",
         r"\bsudden(?:ly)?\b(?: \w+){0,3} (?:splitting|thunderclap|explosive|worst) headache|\bworst headache of (?:my|his|her|their) life\b",
     ],
     "allergy": [
@@ -152,13 +158,17 @@ PATTERNS: Dict[str, List[str]] = {
         r"(?:swelling|swollen|closing|swelled|swell(?:s|ing)? up|puffing|puffed up|blowing up|ballooning)",
         r"\bthroat (?:is |feels? |getting |got |so |very |really |and |like it'?s |like it is )*(?:tight|tightening|closing)",
         r"\bhives\b.{0,60}\b(?:breath|throat|swell|dizzy|faint|lips|tongue)|\b(?:throat|lips|tongue)\b.{0,60}\bhives\b",
-        r"\bhives (?:all over|everywhere)",
+        r"\bhives (?:all over|everywhere)|\b(?:welts|hives)\b[\w' ,]{0,60}\b(?:breath\w*|throat|wheez\w*)\b",
         r"\b(?:can'?t|cant|cannot|hard to|trouble|difficulty) swallow\w*(?! pills| tablets| capsules| meds)",
         r"\b(?:need|needs|where'?s|where is|grab|get|use|used|using|gave|give|inject(?:ed)?) (?:my |his |her |the |an? )?(?:epi ?-?pen|epinephrine)\b",
     ],
 }
 
 SELF_HARM_PATTERNS: List[str] = [
+    # pills saved up or counted, a blade turned on oneself, a night chosen
+    r"\b(?:saved|saving|stockpil\w*|hoard\w*|collect\w*) (?:up )?(?:all )?(?:my |of my )?(?:pills|tablets|meds|medication)\b"
+    r"|\bhow many (?:of )?(?:my |the |these )?(?:pills|tablets|meds)\b[\w' ]{0,30}\b(?:take|kill|enough|overdose)\b",
+    r"\b(?:use|using|turn|turning) (?:it|the knife|a knife|the blade|a blade|them) on myself\b|\btonight is the night\b",
     r"\bsuicid(?!e squad)",
     r"\bkill(?:ing)? (?:my ?self|myself)\b",
     r"\bkms\b",
@@ -218,7 +228,8 @@ HYPOTHETICAL = re.compile(
 # or named as a reaction to the thought of needles ("i feel faint at the sight of needles").
 NOT_NOW_AFTER = re.compile(
     r"^\W*(?:(?:is|are|was) )?(?:an? |one of the )?(?:(?:common|possible|known|rare|usual|normal) )?(?:side[- ]?effects?|risks?|complications?|contraindications?)\b"
-    r"|^\W*(?:at the (?:thought|sight|idea) of|when i see (?:a |the )?needles?|around needles|of needles)"
+    r"|^\W*(?:(?:at )?the (?:thought|sight|idea) of|when i see (?:a |the )?needles?|around needles|of needles)"
+    r"|^[\w' ,]{0,40}\b(?:once(?! (?:i|he|she|they|we|you)\b)|at (?:her|his|my|their|our) (?:own )?(?:wedding|graduation|party|birthday)|family (?:legend|story|joke))\b"
     r"|^[\w' ]{0,40}\b(?:years? ago|months ago|last year|as a (?:kid|child|teen)|in the past|once before|when i was (?:young|little|a))\b"
     r"|^[\w' ]{0,20}\b(?:after|from|since|due to|caused by|because of) (?:a |my |his |her |their |the )?(?:old )?"
     r"(?:stroke|injury|surgery|accident|sciatica|pinched nerve|nerve|disc|herniat\w*|back|neck|cough\w*|cold|flu|sneez\w*|"

@@ -93,5 +93,7 @@ def test_real_questions_keep_their_source_and_split() -> None:
 def test_committed_results_name_every_target() -> None:
     """bench/results/devset.json, written by `make bench-dev`, records each target's outcome."""
     results = json.loads(RESULTS.read_text(encoding="utf-8"))
-    assert {"real_test", "real_validation", "personas", "conversations"} <= set(results["results"])
+    assert {"real_test", "real_validation", "personas_test", "personas_validation", "conversations"} <= set(
+        results["results"]
+    )
     assert len(results["targets"]) == 6

@@ -20,6 +20,9 @@ from core.red_flags import (
 
 # (kind, message): each message names one emergency as patients write it.
 PHRASES: List[Tuple[str, str]] = [
+    (SELF_HARM, "i've been saving up my pills"),
+    (SELF_HARM, "how many tablets would it take"),
+    (SELF_HARM, "I keep thinking of using the knife on myself"),
     ("breathing", "I can't breathe properly since the session"),
     ("breathing", "I'm short of breath"),
     ("breathing", "my breathing feels hard"),
@@ -76,6 +79,14 @@ PHRASES: List[Tuple[str, str]] = [
     ("bleeding", "the bandage soaked through"),
     ("bleeding", "I bled through the gauze"),
     ("stroke", "his smile is lopsided"),
+    ("stroke", "my hand just stopped working"),
+    ("stroke", "she cannot lift her left arm"),
+    ("breathing", "my chest feels like someone is sitting on it"),
+    ("breathing", "sharp pleuritic pain since the session"),
+    ("breathing", "my oximeter says 88%"),
+    ("breathing", "my breathing sounds whistly"),
+    ("allergy", "welts everywhere and my throat feels odd"),
+    ("fainting", "my son went down on the pitch during the game and is not responding"),
     ("stroke", "she cannot say the words right"),
     ("stroke", "my right hand won't grip the cup"),
     ("stroke", "he suddenly got the worst headache"),
