@@ -390,6 +390,54 @@ def tab_to(page: Page, matches: Any, key: str = "Tab", limit: int = 60) -> Dict[
     raise AssertionError(f"{key} never reached the element; last focus: {focused(page)}")
 
 
+def test_an_answer_rated_not_helpful_gets_the_phone(browser: Browser, stack: WebStack) -> None:
+    """Two labelled buttons under the answer; "didn't help" gets the phone as a tel: link; a
+    typed question still gets its answer; the rating is in the tracker store."""
+    with open_page(browser, stack, DESKTOP) as watched:
+        page = watched.page
+        open_chat(page)
+        send(page, "what is a trigger point?")
+        bot_says(page, "knot")
+        settle(page)
+        expect(page.get_by_role("button", name="This answer helped", exact=True).last).to_be_visible()
+        assert_accessible(page, "the rating buttons")
+        page.get_by_role("button", name="This answer didn't help", exact=True).last.click()
+        bot_says(page, "Sorry that didn't help")
+        sorry = page.locator(".rw-response").filter(has_text="Sorry that didn't help").last
+        expect(sorry.locator(f"a[href='{TEL}']")).to_have_text(CLINIC_ENV["CLINIC_PHONE"])
+        settle(page)
+        send(page, "can I work out after dry needling?")
+        bot_says(page, "strenuous")
+        assert watched.errors == []
+    with sqlite3.connect(stack.workdir / "tracker.db") as db:
+        stored = [row[0] for row in db.execute("select data from events where intent_name = 'rate_answer'")]
+    assert any('"value": "not_helpful"' in data for data in stored), stored
+
+
+def test_console_insights_draws_its_charts(browser: Browser, stack: WebStack) -> None:
+    """Signed in, the Insights page's charts are drawn by the local Chart.js under the CSP,
+    and the page passes axe-core."""
+    from console.accounts import StaffStore
+
+    StaffStore(stack.workdir / "staff.db").set_password("anna", "correct horse battery", "test")
+    with open_page(browser, stack, DESKTOP) as watched:
+        page = watched.page
+        blocked: List[str] = []
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+        page.goto(stack.page_url + "staff/insights")
+        page.get_by_label("Username").fill("anna")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Insights", exact=True)).to_be_visible()
+        page.wait_for_function(
+            "() => window.Chart && [...document.querySelectorAll('.chart canvas')]"
+            ".every((canvas) => Chart.getChart(canvas))"
+        )
+        assert page.locator(".chart canvas").count() >= 2
+        assert_accessible(page, "the Insights page")
+        assert watched.errors == [] and blocked == []
+
+
 def test_keyboard_only(browser: Browser, stack: WebStack) -> None:
     """Open the chat, pick a suggestion, ask, and close it with the keyboard alone."""
     with open_page(browser, stack, DESKTOP) as watched:
@@ -497,7 +545,7 @@ def test_no_axe_violations(browser: Browser, stack: WebStack, viewport: Dict[str
         bot_says(page, "automated assistant")
         settle(page)
         assert_accessible(page, "the open chat with the privacy notice")
-        send(page, "tell me about the needles and the knots")
+        send(page, "needles and knots?")
         bot_says(page, "Did you mean one of these")
         settle(page)
         assert page.locator(".rw-replies [role=button]").count() >= 2
