@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from flask import (
@@ -42,12 +42,14 @@ from wtforms.validators import InputRequired, Length
 
 from console.accounts import MAX_PASSWORD, StaffStore
 from console.faqs import CHANGED_SINCE, FaqEditor, faq_counts, lines
-from console.inbox import CachedEmbed, Embed, Inbox, Outcome, minilm_embed
+from console.inbox import CachedEmbed, Embed, Inbox, InboxGroup, Outcome, minilm_embed
+from console.insights import Figures, csv_text, figures, parse_period
 from console.retraining import RETRAINER, Retrainer
 from console.retraining import bp as retraining_pages
 from core.settings import PROJECT, apply_offline_env
 from retrain.errors import UserError
 from retrain.project import Project, load_env
+from retrain.questions import read_conversations
 from retrain.trainingdata import OUT_OF_SCOPE
 
 logger = logging.getLogger("console")
@@ -58,6 +60,8 @@ STORE = "console.store"
 CSP = "console.csp"
 INBOX = "console.inbox"
 FAQS = "console.faqs"
+# The largest groups of unanswered questions the Insights page shows.
+INSIGHTS_GROUPS = 10
 # The most a box of questions may hold (each question is checked by the engine as well).
 MAX_QUESTIONS_TEXT = 20000
 MAX_ANSWER_TEXT = 4000
@@ -555,6 +559,40 @@ def faqs_undo() -> Tuple[str, int] | BaseResponse:
         return faqs_page(str(error), HTTPStatus.CONFLICT)
     flash(outcome.message, "done")
     return redirect(url_for("console.faqs_view"))
+
+
+# ----- Insights
+
+
+def insights_figures() -> Tuple[Figures, List[InboxGroup], str]:
+    """The chosen period's figures and largest unanswered groups, and any problem, for people."""
+    period, problem = parse_period(request.args.get("from", ""), request.args.get("to", ""))
+    try:
+        found = figures(read_conversations(inbox().project), period)
+        groups = inbox().groups(asked=found.asked)
+    except UserError as failure:
+        found, groups = figures({}, period), []
+        problem = "\n".join(filter(None, [problem, str(failure)]))
+    return found, sorted(groups, key=lambda g: (-g.times, -g.latest))[:INSIGHTS_GROUPS], problem
+
+
+@bp.route("/insights")
+def insights_view() -> str:
+    """Conversations, kinds of replies, FAQs, unanswered questions and ratings over a period."""
+    found, groups, problem = insights_figures()
+    return render_template("console/insights.html", found=found, groups=groups, error=problem)
+
+
+@bp.route("/insights.csv")
+def insights_csv() -> Response:
+    """The Insights page's tables for the period, as a spreadsheet-safe CSV."""
+    found, groups, _ = insights_figures()
+    rows = [(g.questions[0].shown, g.times, len(g.questions)) for g in groups]
+    name = f"insights-{found.period.first}-to-{found.period.last}.csv"
+    return Response(
+        "\ufeff" + csv_text(found, rows), content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @bp.route("/<path:_rest>", methods=["GET", "POST"])

@@ -1,4 +1,5 @@
-"""The console's inbox: the questions patients asked that the assistant handed off.
+"""The console's inbox: the questions the assistant handed off, answered with "did you
+mean" suggestions, or answered and then rated "didn't help" by the patient.
 
 Read from the tracker store the way `make questions-export` reads them
 (retrain/questions.py), without those already in the training data or test questions and
@@ -18,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from core.identifiers import mask, without_identifiers
 from retrain import backups
 from retrain.errors import UserError
 from retrain.project import Project
-from retrain.questions import Group, group, read_unanswered
+from retrain.questions import REASONS, Asked, Group, group, read_unanswered
 from retrain.text import normalise
 from retrain.trainingdata import FAQ_PREFIX, OUT_OF_SCOPE, TrainingSet, display
 
@@ -80,6 +81,7 @@ class Question:
     teach: str  # without identifiers: what an FAQ would be taught
     times: int
     latest: float
+    reasons: Set[str] = field(default_factory=set)  # retrain.questions.REASONS
 
 
 @dataclass
@@ -107,6 +109,12 @@ class InboxGroup:
         return max(q.latest for q in self.questions)
 
     @property
+    def reasons(self) -> List[str]:
+        """Why its questions are here ("handed off", "did you mean", "rated not helpful")."""
+        found = set().union(*(q.reasons for q in self.questions))
+        return [reason for reason in REASONS if reason in found]
+
+    @property
     def suggested_faq(self) -> str:
         """The suggested FAQ's name, or "" when the suggestion is not an FAQ."""
         return display(self.suggestion) if self.suggestion and self.suggestion.startswith(FAQ_PREFIX) else ""
@@ -128,7 +136,10 @@ def count_questions(count: int) -> str:
 
 def _question(repeat: Group) -> Question:
     wording = repeat.wording
-    return Question(mask(wording), without_identifiers(wording), len(repeat.asked), repeat.latest.timestamp)
+    reasons = {a.reason for a in repeat.asked}
+    return Question(
+        mask(wording), without_identifiers(wording), len(repeat.asked), repeat.latest.timestamp, reasons
+    )
 
 
 class Inbox:
@@ -159,13 +170,19 @@ class Inbox:
                 self._parsed = (stamp, TrainingSet.load(self.project))
             return self._parsed[1]
 
-    def groups(self, training: Optional[TrainingSet] = None) -> List[InboxGroup]:
-        """The handed-off questions not yet dealt with, grouped, newest first."""
+    def groups(
+        self, training: Optional[TrainingSet] = None, asked: Optional[Iterable[Asked]] = None
+    ) -> List[InboxGroup]:
+        """The unanswered questions not yet dealt with, grouped, newest first.
+
+        All of the tracker store's, or only `asked` (the Insights page's period).
+        """
         training = training or TrainingSet.load(self.project)
         known = training.index()
         dismissed = self.staff.dismissed()
+        asked = read_unanswered(self.project) if asked is None else asked
         questions = [
-            q for q in map(_question, group(read_unanswered(self.project)))
+            q for q in map(_question, group(asked))
             if normalise(q.teach) and not {normalise(q.teach), normalise(q.shown)} & (set(known) | dismissed)
         ]
         clusters = self._cluster(questions)

@@ -1,5 +1,6 @@
 # The clinic's page and its chat widget (web/, see web/README.md).
-#   make web-deps     install the pinned chat widget (rasa-webchat) into web/node_modules (npm ci)
+#   make web-deps     install the pinned chat widget (rasa-webchat) and the console's charts
+#                     (chart.js) into web/node_modules (npm ci)
 #   make web-browser  install Debian's Chromium for the browser test, when missing (apt-get)
 #   make test-web     only the web tests (page server, channel, real browser)
 #   make serve-web    only the page server, with the settings of .env

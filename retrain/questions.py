@@ -2,8 +2,9 @@
 
 Conversations are read through Rasa's tracker store API from the store configured in
 endpoints.yml (SQLite here, PostgreSQL or any other store in production: same code).
-A question counts as unanswered when it was handed off to the phone line or fell back:
-its intent is a hand-off intent, or the hand-off / fallback action followed it.
+A question counts as unanswered when it was handed off to the phone line or fell back
+(its intent is a hand-off intent, or the hand-off / fallback action followed it), when
+it got "did you mean" suggestions, or when the patient rated its answer "didn't help".
 """
 
 from __future__ import annotations
@@ -20,9 +21,21 @@ from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 from retrain.errors import UserError
 from retrain.project import Project
 from retrain.text import normalise
-from retrain.trainingdata import FAQ_PREFIX, TrainingSet, display
+from retrain.trainingdata import FAQ_PREFIX, RESPONSE_PREFIX, TrainingSet, display
 
 HANDOFF_ACTIONS = {"action_handoff", "action_default_fallback", "action_two_stage_fallback"}
+# The reply with "did you mean" buttons (actions/handoff.py), as BotUttered metadata names it.
+SUGGEST_RESPONSE = "utter_handoff_suggest"
+FAQ_RESPONSE_PREFIX = RESPONSE_PREFIX  # utter_faq/<key>: a page answer
+# The rating buttons' intent and entity (domain.yml, actions/rating.py).
+RATE_INTENT = "rate_answer"
+RATING_ENTITY = "rating"
+NOT_HELPFUL = "not_helpful"
+# Why a question is unanswered, as staff read it.
+HANDED_OFF = "handed off"
+DID_YOU_MEAN = "did you mean"
+RATED_NOT_HELPFUL = "rated not helpful"
+REASONS = (HANDED_OFF, DID_YOU_MEAN, RATED_NOT_HELPFUL)
 COLUMNS = [
     "question", "label", "times_asked", "last_asked", "first_asked",
     "predicted_intent", "confidence", "closest_faq", "closest_faq_confidence",
@@ -51,6 +64,7 @@ class Asked:
     confidence: float
     closest_faq: str
     closest_confidence: float
+    reason: str = HANDED_OFF
 
 
 @dataclass
@@ -106,21 +120,60 @@ def from_spreadsheet(text: str) -> str:
 
 
 def unanswered(events: Iterable[Any], handoff: Set[str]) -> List[Asked]:
-    """The user messages of one conversation that were handed off or fell back."""
-    from rasa.shared.core.events import ActionExecuted, UserUttered
+    """The user messages of one conversation that were not answered, each with its reason.
+
+    Handed off or fell back; given "did you mean" suggestions; or answered, and then the
+    answer rated "didn't help" (the rating is the next message: a button's payload).
+    """
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
     found: List[Asked] = []
-    pending: Optional[Tuple[Any, bool]] = None
+    pending: Optional[_Turn] = None  # the latest typed message and what it got
+    last_answered: Any = None  # the latest typed message that got a page answer
     for event in list(events) + [None]:
         if event is None or isinstance(event, UserUttered):
             if pending is not None:
-                message, handed_off = pending
-                if handed_off or _intent(message.parse_data)[0] in handoff:
-                    found.append(_asked(message))
-            pending = (event, False) if event is not None and _is_question(event.text) else None
-        elif isinstance(event, ActionExecuted) and pending and event.action_name in HANDOFF_ACTIONS:
-            pending = (pending[0], True)
+                handed = _intent(pending.message.parse_data)[0] in handoff
+                reason = pending.reason or (HANDED_OFF if handed else "")
+                if reason:
+                    found.append(_asked(pending.message, reason))
+                elif pending.answered:
+                    last_answered = pending.message
+            if event is not None and last_answered is not None and rating(event) == NOT_HELPFUL:
+                found.append(_asked(last_answered, RATED_NOT_HELPFUL))
+                last_answered = None
+            pending = _Turn(event) if event is not None and _is_question(event.text) else None
+        elif pending is None:
+            continue
+        elif isinstance(event, BotUttered):
+            response = utter_action(event)
+            pending.reason = DID_YOU_MEAN if response == SUGGEST_RESPONSE else pending.reason
+            pending.answered = pending.answered or response.startswith(FAQ_RESPONSE_PREFIX)
+        elif isinstance(event, ActionExecuted) and event.action_name in HANDOFF_ACTIONS:
+            pending.reason = pending.reason or HANDED_OFF
     return found
+
+
+@dataclass
+class _Turn:
+    """A typed message, why it is unanswered ("" while answered) and whether it got a page answer."""
+
+    message: Any
+    reason: str = ""
+    answered: bool = False
+
+
+def utter_action(event: Any) -> str:
+    """The domain response a bot message was made from ("" when not known)."""
+    return str((getattr(event, "metadata", None) or {}).get("utter_action") or "")
+
+
+def rating(event: Any) -> str:
+    """The rating a user message carries (the rating buttons' payload), or ""."""
+    if _intent(event.parse_data)[0] != RATE_INTENT:
+        return ""
+    values = [e.get("value") for e in event.entities or [] if e.get("entity") == RATING_ENTITY]
+    return str(values[-1]) if values and values[-1] else ""
 
 
 def _is_question(text: Optional[str]) -> bool:
@@ -144,11 +197,11 @@ def _closest_faq(parse: Dict[str, Any]) -> Tuple[str, float]:
     return display(key) if key.startswith(FAQ_PREFIX) else key, float(best.get("confidence") or 0.0)
 
 
-def _asked(message: Any) -> Asked:
+def _asked(message: Any, reason: str) -> Asked:
     intent, confidence = _intent(message.parse_data)
     faq, faq_confidence = _closest_faq(message.parse_data)
     text = " ".join(message.text.split())
-    return Asked(text, float(message.timestamp), intent, confidence, faq, faq_confidence)
+    return Asked(text, float(message.timestamp), intent, confidence, faq, faq_confidence, reason)
 
 
 def tracker_store(project: Project) -> Any:
@@ -205,19 +258,34 @@ def check_reachable(endpoint: Any, timeout: int = 10) -> None:
         engine.dispose()
 
 
-async def _read_all(store: Any, since: Optional[float], handoff: Set[str]) -> List[Asked]:
-    found: List[Asked] = []
+async def _read_all(store: Any) -> Dict[str, List[Any]]:
+    conversations: Dict[str, List[Any]] = {}
     for sender in await store.keys():
         tracker = await store.retrieve_full_tracker(sender)
-        if tracker is None:
-            continue
-        found += [a for a in unanswered(tracker.events, handoff) if since is None or a.timestamp >= since]
-    return found
+        if tracker is not None:
+            conversations[sender] = list(tracker.events)
+    return conversations
+
+
+def read_conversations(project: Project) -> Dict[str, List[Any]]:
+    """Every conversation's events in the tracker store, by conversation id."""
+    return asyncio.run(_read_all(tracker_store(project)))
+
+
+def unanswered_in(
+    conversations: Dict[str, List[Any]], since: Optional[float] = None, until: Optional[float] = None
+) -> List[Asked]:
+    """The unanswered questions of these conversations asked from `since` until before `until`."""
+    handoff = handoff_intents()
+    return [
+        a for events in conversations.values() for a in unanswered(events, handoff)
+        if (since is None or a.timestamp >= since) and (until is None or a.timestamp < until)
+    ]
 
 
 def read_unanswered(project: Project, since: Optional[float] = None) -> List[Asked]:
     """Every unanswered question in the tracker store (since a time, if given)."""
-    return asyncio.run(_read_all(tracker_store(project), since, handoff_intents()))
+    return unanswered_in(read_conversations(project), since)
 
 
 def group(asked: Iterable[Asked]) -> List[Group]:

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import ActionAnswerParts
 from actions.handoff import ActionHandoff
 from actions.privacy import ActionPrivacyNotice
+from actions.rating import ActionRateAnswer
 from channels.guard import HANDOFF_REPLY, render
 from core.clinic import Clinic, load_clinic, phone_to_tel_uri
 from core.handoff import RESPONSES
@@ -123,7 +124,10 @@ def test_every_handoff_reply_in_the_domain_carries_the_phone_link() -> None:
     import yaml
 
     domain = yaml.safe_load((Path(__file__).parent.parent / "domain.yml").read_text(encoding="utf-8"))
-    names = {*RESPONSES.values(), "utter_handoff", "utter_handoff_suggest", "utter_handoff_rest"}
+    names = {
+        *RESPONSES.values(), "utter_handoff", "utter_handoff_suggest", "utter_handoff_rest",
+        "utter_rating_not_helpful",
+    }
     for name in names:
         for variation in domain["responses"][name]:
             assert "{phone_link}" in variation["text"], name
@@ -147,6 +151,33 @@ def test_did_you_mean_shows_the_suggestions_then_the_call_button(clinic_env: Non
     assert [b["payload"] for b in message["buttons"]] == [
         "How does dry needling work?", "What is dry needling?", "tel:+17805550100",
     ]
+
+
+def rated(value: str) -> Tracker:
+    """A tracker whose latest message is a tap on a rating button."""
+    latest = {
+        "text": f'/rate_answer{{"rating": "{value}"}}',
+        "intent": {"name": "rate_answer", "confidence": 1.0},
+        "entities": [{"entity": "rating", "value": value}],
+    }
+    return Tracker("patient", {}, latest, [], False, None, {}, "action_listen")
+
+
+def test_a_helpful_rating_gets_thanks_and_an_unhelpful_one_the_phone(clinic_env: None) -> None:
+    """ "This answer didn't help": thanks, the number as a link and a call button."""
+    dispatcher = CollectingDispatcher()
+    assert ActionRateAnswer().run(dispatcher, rated("helpful"), {}) == []
+    [thanks] = dispatcher.messages
+    assert thanks["response"] == "utter_rating_thanks" and not thanks["buttons"]
+    dispatcher = CollectingDispatcher()
+    ActionRateAnswer().run(dispatcher, rated("not_helpful"), {})
+    [sorry] = dispatcher.messages
+    assert sorry["response"] == "utter_rating_not_helpful"
+    assert sorry["phone_link"] == "[(780) 555-0100](tel:+17805550100)"
+    assert sorry["buttons"][0]["payload"] == "tel:+17805550100"
+    dispatcher = CollectingDispatcher()
+    ActionRateAnswer().run(dispatcher, rated("excellent"), {})  # typed by hand: only a thanks
+    assert dispatcher.messages[0]["response"] == "utter_rating_thanks"
 
 
 def test_answer_parts_answers_each_and_hands_off_the_rest(clinic_env: None) -> None:

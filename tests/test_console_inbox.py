@@ -17,7 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from console.accounts import StaffStore
@@ -149,6 +149,30 @@ def test_the_inbox_lists_handed_off_questions_grouped_newest_first(client: Flask
     order = [next(i for i, g in enumerate(groups) if any(t in w for w in g["wordings"]))
              for t in (NEAR_TEST, "&lt;script&gt;", "gift", "gym")]
     assert order == sorted(order)
+
+
+def test_each_group_says_why_it_is_in_the_inbox(client: FlaskClient, tmp_path: Path) -> None:
+    """Handed off, "did you mean" suggestions, or an answer the patient rated "didn't help"."""
+    def bot(response: str) -> BotUttered:
+        return BotUttered("...", metadata={"utter_action": response})
+
+    tap = '/rate_answer{"rating": "not_helpful"}'
+    rating = [{"entity": "rating", "value": "not_helpful"}]
+    parse = {"text": tap, "intent": {"name": "rate_answer", "confidence": 1.0}, "entities": rating}
+    events = [
+        said("what are the needle thingies for", NOW - 2 * HOUR, "nlu_fallback"),
+        ActionExecuted("action_handoff"), bot("utter_handoff_suggest"), ActionExecuted("action_listen"),
+        said("is a sauna ok the day after needling", NOW - HOUR, "faq"), ActionExecuted("utter_faq"),
+        bot("utter_faq/exercise_after"), ActionExecuted("utter_anything_else"),
+        ActionExecuted("action_listen"),
+        UserUttered(tap, parse["intent"], rating, parse, timestamp=NOW - HOUR + 60),
+        ActionExecuted("action_rate_answer"), ActionExecuted("action_listen"),
+    ]
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "conversations.db"))
+    asyncio.run(store.save(DialogueStateTracker.from_events("p4", events)))
+    assert "Why: did you mean." in group_with(client, "needle thingies")["html"]
+    assert "Why: rated not helpful." in group_with(client, "sauna")["html"]
+    assert "Why: handed off." in group_with(client, "gift c")["html"]
 
 
 def test_identifiers_are_masked_and_markup_is_shown_as_text(client: FlaskClient) -> None:

@@ -273,7 +273,7 @@ def test_did_you_mean_offers_questions_and_the_phone(assistant: Assistant) -> No
 
     async def run() -> list:
         sender = assistant.new_conversation()
-        return await assistant.agent.handle_text("tell me about the needles and the knots", sender_id=sender)
+        return await assistant.agent.handle_text("needles and knots?", sender_id=sender)
 
     [reply] = asyncio.run(run())
     buttons = reply.get("buttons") or []
@@ -320,3 +320,48 @@ def test_every_reply_without_an_answer_carries_the_phone(assistant: Assistant, t
     assert any(
         b.get("payload") == clinic.tel_uri for r in replies for b in r.get("buttons") or []
     ), replies
+
+
+HELPED = '/rate_answer{"rating": "helpful"}'
+DID_NOT_HELP = '/rate_answer{"rating": "not_helpful"}'
+
+
+def test_every_answer_can_be_rated_and_the_rating_is_kept(assistant: Assistant, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two labelled buttons under each answer; "didn't help" gets the phone; a typed question
+    still works afterwards; the rating is in the tracker store (as `make run` keeps it)."""
+    from rasa.core.agent import Agent
+
+    from core.clinic import load_clinic
+    from retrain.questions import RATED_NOT_HELPFUL, handoff_intents, rating, unanswered
+    from stores.masking_tracker_store import MaskingSQLTrackerStore
+
+    clinic = load_clinic()
+    db = str(tmp_path / "conversations.db")
+    agent = Agent.load(
+        str(MODEL), action_endpoint=assistant.agent.action_endpoint,
+        tracker_store=MaskingSQLTrackerStore(dialect="sqlite", db=db),
+    )
+
+    async def run() -> list:
+        said = [await agent.handle_text(text, sender_id="rater") for text in (
+            "what is a trigger point?", HELPED, "can I exercise after dry needling?", DID_NOT_HELP,
+            "what causes muscle knots?",
+        )]
+        store = MaskingSQLTrackerStore(agent.domain, dialect="sqlite", db=db)
+        return [said, list((await store.retrieve_full_tracker("rater")).events)]
+
+    (answer, helped, second, did_not_help, typed), events = asyncio.run(run())
+    buttons = answer[-1]["buttons"]
+    assert "anything else" in answer[-1]["text"]
+    assert [(b["title"], b["payload"]) for b in buttons] == [
+        ("This answer helped", HELPED), ("This answer didn't help", DID_NOT_HELP)]
+    assert second[-1]["buttons"] == buttons  # on every answer
+    assert [r["text"] for r in helped] == [
+        "Thank you for telling us! Anything else about dry needling, just ask."]
+    assert clinic.phone in did_not_help[0]["text"] and clinic.tel_uri in did_not_help[0]["text"]
+    assert did_not_help[0]["buttons"][0]["payload"] == clinic.tel_uri
+    assert "anything else" in typed[-1]["text"] and len(typed) == 2  # answered again
+    assert [rating(e) for e in events if getattr(e, "intent_name", None) == "rate_answer"] == [
+        "helpful", "not_helpful"]
+    [rated] = unanswered(events, handoff_intents())
+    assert (rated.text, rated.reason) == ("can I exercise after dry needling?", RATED_NOT_HELPFUL)

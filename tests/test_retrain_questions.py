@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from retrain.errors import UserError
@@ -63,6 +63,48 @@ def test_unanswered_are_handoffs_and_fallbacks_only() -> None:
     gift = found[0]
     assert (gift.intent, gift.confidence, gift.closest_faq, gift.closest_confidence) == (
         "out_of_scope", 0.7, "when_to_use", 0.42)
+
+
+def replied(response: str) -> BotUttered:
+    """A bot message made from a domain response (its name in the metadata, as Rasa keeps it)."""
+    return BotUttered("...", metadata={"utter_action": response})
+
+
+def rated(value: str) -> UserUttered:
+    """A tap on a rating button under an answer."""
+    parse: Dict[str, Any] = {"text": f'/rate_answer{{"rating": "{value}"}}',
+                             "intent": {"name": "rate_answer", "confidence": 1.0},
+                             "entities": [{"entity": "rating", "value": value}]}
+    return UserUttered(parse["text"], parse["intent"], parse["entities"], parse)
+
+
+def answered(text: str, key: str) -> List[Any]:
+    """A question the page answered, and "anything else?" with the rating buttons."""
+    return [said(text, "faq"), acted("utter_faq"), replied(f"utter_faq/{key}"),
+            acted("utter_anything_else"), replied("utter_anything_else"), acted("action_listen")]
+
+
+def test_each_unanswered_question_says_why() -> None:
+    """Handed off, "did you mean" (which is a hand-off too), or answered and then rated "didn't help"."""
+    events = [
+        *answered("what is a trigger point", "what_is_trigger_point"), rated("helpful"),
+        acted("action_rate_answer"), replied("utter_rating_thanks"), acted("action_listen"),
+        *answered("can i jog after", "exercise_after"), said("thanks", "thank"),
+        acted("utter_you_are_welcome"), acted("action_listen"),
+        rated("not_helpful"), acted("action_rate_answer"), replied("utter_rating_not_helpful"),
+        acted("action_listen"),
+        said("needles thing??", "nlu_fallback", 0.3), acted("action_handoff"),
+        replied("utter_handoff_suggest"), acted("action_listen"),
+        said("do you sell gift cards", "out_of_scope"), acted("action_handoff"),
+        replied("utter_handoff"), acted("action_listen"),
+        rated("not_helpful"),  # after a hand-off: the answer rated is still the jogging one, already counted
+    ]
+    found = unanswered(events, HANDOFF)
+    assert [(a.text, a.reason) for a in found] == [
+        ("can i jog after", "rated not helpful"),
+        ("needles thing??", "did you mean"),
+        ("do you sell gift cards", "handed off"),
+    ]
 
 
 def test_formulas_are_kept_as_text_in_spreadsheets() -> None:

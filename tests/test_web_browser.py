@@ -18,7 +18,7 @@ import re
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Coroutine, Dict
+from typing import Any, Coroutine, Dict, List, Tuple
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,6 +40,7 @@ from tests.browser import (
     screenshot,
     send,
     settle,
+    sign_in,
 )
 
 PHONE = {"width": 375, "height": 667}
@@ -195,6 +196,51 @@ def tab_to(page: Page, matches: Any, key: str = "Tab", limit: int = 60) -> Dict[
     raise AssertionError(f"{key} never reached the element; last focus: {focused(page)}")
 
 
+def test_an_answer_rated_not_helpful_gets_the_phone(browser: Browser, web_stack: WebStack) -> None:
+    """Two labelled buttons under the answer; "didn't help" gets the phone as a tel: link; a
+    typed question still gets its answer; the rating is in the tracker store."""
+    with open_page(browser, web_stack, DESKTOP) as watched:
+        page = watched.page
+        open_chat(page)
+        send(page, "what is a trigger point?")
+        bot_says(page, "knot")
+        settle(page)
+        expect(page.get_by_role("button", name="This answer helped", exact=True).last).to_be_visible()
+        assert_accessible(page, "the rating buttons")
+        page.get_by_role("button", name="This answer didn't help", exact=True).last.click()
+        bot_says(page, "Sorry that didn't help")
+        sorry = page.locator(".rw-response").filter(has_text="Sorry that didn't help").last
+        expect(sorry.locator(f"a[href='{TEL}']")).to_have_text(CLINIC_ENV["CLINIC_PHONE"])
+        settle(page)
+        send(page, "can I work out after dry needling?")
+        bot_says(page, "strenuous")
+        assert watched.errors == []
+    with sqlite3.connect(web_stack.tracker_db) as db:
+        stored = [row[0] for row in db.execute("select data from events where intent_name = 'rate_answer'")]
+    assert any('"value": "not_helpful"' in data for data in stored), stored
+
+
+def test_console_insights_draws_its_charts(
+    browser: Browser, web_stack: WebStack, staff_account: Tuple[str, str]
+) -> None:
+    """Signed in, the Insights page's charts are drawn by the local Chart.js under the CSP,
+    and the page passes axe-core."""
+    with open_page(browser, web_stack, DESKTOP) as watched:
+        page = watched.page
+        blocked: List[str] = []
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+        page.goto(web_stack.page_url + "staff/insights")
+        sign_in(page, *staff_account)
+        expect(page.get_by_role("heading", name="Insights", exact=True)).to_be_visible()
+        page.wait_for_function(
+            "() => window.Chart && [...document.querySelectorAll('.chart canvas')]"
+            ".every((canvas) => Chart.getChart(canvas))"
+        )
+        assert page.locator(".chart canvas").count() >= 2
+        assert_accessible(page, "the Insights page")
+        assert watched.errors == [] and blocked == []
+
+
 def test_keyboard_only(browser: Browser, web_stack: WebStack) -> None:
     """Open the chat, pick a suggestion, ask, and close it with the keyboard alone."""
     with open_page(browser, web_stack, DESKTOP) as watched:
@@ -302,7 +348,7 @@ def test_no_axe_violations(browser: Browser, web_stack: WebStack, viewport: Dict
         bot_says(page, "automated assistant")
         settle(page)
         assert_accessible(page, "the open chat with the privacy notice")
-        send(page, "tell me about the needles and the knots")
+        send(page, "needles and knots?")
         bot_says(page, "Did you mean one of these")
         settle(page)
         assert page.locator(".rw-replies [role=button]").count() >= 2

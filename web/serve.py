@@ -9,6 +9,7 @@ A Flask app under waitress (a production WSGI server) for `make run`. It serves:
 - `/config.js`: what the widget needs (the Rasa server's URL, the clinic's name);
 - `/static/<file>`: the page's own CSS, JavaScript and images;
 - `/vendor/rasa-webchat.js`: the chat widget as `make web-deps` built it (web/widget.py);
+- `/vendor/chart.js`: Chart.js as `make web-deps` installed it, for the console's charts;
 - `/staff/`: the clinic console for staff, behind a sign-in (console/app.py).
 
 Nothing else is served (no directory listing, no path from the request touches the
@@ -51,6 +52,8 @@ STATIC_DIR = WEB_DIR / "static"
 # with the chat, and what the chat keeps (the default PRIVACY_URL).
 PAGES = {"/": "index.html", "/privacy": "privacy.html"}
 WIDGET_JS = BUILT
+# Chart.js's standalone build, pinned in package.json, installed by `make web-deps`.
+CHART_JS = WEB_DIR / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
 # waitress's worker threads: requests served at once (the page's files are in memory).
 THREADS = 4
 # The reverse proxy whose X-Forwarded-Proto and X-Forwarded-For are believed: one on this machine.
@@ -189,12 +192,12 @@ class Site:
         config: PageConfig,
         static_dir: Path = STATIC_DIR,
         widget_js: Path = WIDGET_JS,
+        chart_js: Path = CHART_JS,
     ) -> None:
         """Load every resource once: a request never builds a path to the disk."""
-        if not widget_js.is_file():
-            raise FileNotFoundError(
-                f"{widget_js} is missing: install the chat widget with `make web-deps`"
-            )
+        for needed, what in ((widget_js, "the chat widget"), (chart_js, "Chart.js")):
+            if not needed.is_file():
+                raise FileNotFoundError(f"{needed} is missing: install {what} with `make web-deps`")
         self.config = config
         self.csp = content_security_policy(config)
         self.resources: Dict[str, Resource] = {
@@ -204,6 +207,7 @@ class Site:
         self.resources.update({
             "/config.js": Resource.make(config_script(config).encode("utf-8"), ".js"),
             "/vendor/rasa-webchat.js": Resource.make(widget_js.read_bytes(), ".js"),
+            "/vendor/chart.js": Resource.make(chart_js.read_bytes(), ".js"),
         })
         for path in sorted(static_dir.iterdir()):
             if path.is_file() and path.name not in PAGES.values() and path.suffix in CONTENT_TYPES:
