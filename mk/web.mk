@@ -4,7 +4,8 @@
 #   make web-browser  install Debian's Chromium for the browser test, when missing (apt-get)
 #   make test-web     only the web tests (page server, channel, real browser)
 #   make serve-web    only the page server, with the settings of .env
-#   make screenshots  refresh the docs' pictures (docs/img/) from the browser tests (page and console)
+#   make screenshots  refresh the docs' pictures (docs/img/) from the browser tests (page and console;
+#                     the Retrain flow trains a model once: a few minutes more)
 # `make run` serves the page too (scripts/run.sh), and `make test` runs the web tests after
 # installing what they need (TEST_DEPS). Included by the main Makefile (-include mk/*.mk).
 .PHONY: web-deps web-browser test-web serve-web screenshots
@@ -36,7 +37,8 @@ test-web: train web-deps web-browser
 	$(BIN)/python -m pytest $(wildcard tests/test_web*.py)
 
 screenshots: train web-deps web-browser
-	SCREENSHOTS_DIR=$(CURDIR)/docs/img $(BIN)/python -m pytest tests/test_web_browser.py tests/test_console_browser.py
+	SCREENSHOTS_DIR=$(CURDIR)/docs/img $(BIN)/python -m pytest tests/test_web_browser.py tests/test_console_browser.py \
+	  tests/test_console_retrain_browser.py
 
 serve-web: install web-deps
 	@. scripts/env.sh && exec $(BIN)/python -m web.serve

@@ -6,6 +6,8 @@ page server with the staff console) runs from a throw-away copy of the project
 (retrain/sandbox.py) on free loopback ports, so whatever the tests teach through the
 console is written to the copy's data/, never to this project's. tests/conftest.py makes
 fixtures of it (`web_stack`, `browser`, `staff_account`), started once per test session.
+The Rasa server has its HTTP API on with a token of the stack's, and every server gets the
+stack's ports and token, so a retrain started from the console reaches this Rasa server.
 
 Screenshots go to build/screenshots/ (ignored by git); `make screenshots` writes them to
 docs/img/ instead, to refresh the docs' pictures on purpose.
@@ -16,11 +18,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
@@ -84,6 +87,10 @@ class WebStack:
     action_port: int
     workdir: Path
     root: Path
+    # RASA_API_TOKEN: the Rasa server takes a new model (PUT /model) only with it.
+    token: str = ""
+    # Settings that differ from those `make run` serves with (SANIC_WORKERS=1, ...).
+    overrides: Dict[str, str] = field(default_factory=dict)
 
     @property
     def page_url(self) -> str:
@@ -117,11 +124,14 @@ class WebStack:
             **CLINIC_ENV,
             **serving_settings(),  # several workers, as `make run`: the widget must cope
             "ACTION_PORT": str(self.action_port),
+            "RASA_HOST": "127.0.0.1",
             "RASA_PORT": str(self.rasa_port),
+            "RASA_API_TOKEN": self.token,
             "TRACKER_DB": str(self.tracker_db),
             "STAFF_DB": str(self.staff_db),
             "CORS_ORIGINS": origin,
             "RASA_PUBLIC_URL": f"http://localhost:{self.rasa_port}",
+            **self.overrides,
         }
 
     def log(self, name: str) -> str:
@@ -134,11 +144,13 @@ class WebStack:
 
 
 @contextlib.contextmanager
-def running_stack(workdir: Path) -> Iterator[WebStack]:
-    """Action server, Rasa server (socket.io, CORS allowlist = the page) and page server,
-    all from a copy of the project in `workdir`; stopped at the end."""
+def running_stack(workdir: Path, overrides: Optional[Dict[str, str]] = None) -> Iterator[WebStack]:
+    """Action server, Rasa server (socket.io, CORS allowlist = the page, the HTTP API with
+    the stack's token) and page server, all from a copy of the project in `workdir`, with
+    `make run`'s settings but `overrides`; stopped at the end."""
     root = copy_project(PROJECT, workdir / "project")
-    stack = WebStack(free_port(), free_port(), free_port(), workdir, root)
+    stack = WebStack(free_port(), free_port(), free_port(), workdir, root, secrets.token_hex(16),
+                     dict(overrides or {}))
     env = stack.env()
     rasa, python = str(BIN / "rasa"), str(BIN / "python")
     commands = {
@@ -146,7 +158,7 @@ def running_stack(workdir: Path) -> Iterator[WebStack]:
         "rasa": [
             rasa, "run", "--model", str(root / MODEL_FILE), "--endpoints", "endpoints.yml",
             "--credentials", "credentials.yml", "-i", "127.0.0.1", "--port", str(stack.rasa_port),
-            "--cors", env["CORS_ORIGINS"],
+            "--cors", env["CORS_ORIGINS"], "--enable-api", "--auth-token", stack.token,
         ],
         "web": [python, "-m", "web.serve", "--host", "127.0.0.1", "--port", str(stack.web_port)],
     }
