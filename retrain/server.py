@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List, Optional
 
@@ -53,22 +54,50 @@ def is_ready(url: str, timeout: float = 3.0) -> bool:
 def reload_model(url: str, token: Optional[str], model: Path, timeout: float = 600.0,
                  workers: Optional[int] = None) -> None:
     """Ask the server to load `model`; conversations stay in its tracker store. `workers`:
-    its worker processes (default SANIC_WORKERS, as `make run` starts it)."""
+    its worker processes (default SANIC_WORKERS, as `make run` starts it).
+
+    PUT /model reaches the one worker that takes the request, so with several it is sent to
+    each at once, and again until every answer of GET /status, over many requests, names it."""
     workers = settings().sanic_workers if workers is None else workers
-    if workers > 1:
-        # PUT /model reaches the one worker that accepts the request: the others would go
-        # on answering with the old model.
-        raise ReloadError(
-            f"the assistant runs {workers} worker processes (SANIC_WORKERS in .env) and a new "
-            "model sent to it while running reaches only one of them. Restart it (Ctrl-C, "
-            "then `make run`) to use the new model; conversations are kept."
-        )
     if not token:
         raise ReloadError(
             "the assistant is running without RASA_API_TOKEN (in .env), so it does not accept "
             "a new model while running. Restart it (Ctrl-C, then `make run`) to use the new "
             "model; conversations are kept."
         )
+    wanted = model_id(model) if workers > 1 else None
+    for _ in range(4):
+        # as many requests at once as there are workers: one busy loading the model does
+        # not take the next request, so the others each get one
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda _: _put_model(url, token, model, timeout), range(workers)))
+        if workers <= 1 or all(served_model(url, token) == wanted for _ in range(8 * workers)):
+            return
+    raise ReloadError(
+        f"some of its {workers} worker processes (SANIC_WORKERS in .env) still use the old model. "
+        "Restart it (Ctrl-C, then `make run`) to use the new model; conversations are kept."
+    )
+
+
+def model_id(model: Path) -> str:
+    """The id Rasa gives the model in `model` (its GET /status names the one it serves)."""
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    return LocalModelStorage.metadata_from_archive(model).model_id
+
+
+def served_model(url: str, token: str) -> Optional[str]:
+    """The id of the model of whichever worker answers GET /status (None if none answers)."""
+    query = urllib.parse.urlencode({"token": token})
+    try:
+        with urllib.request.urlopen(f"{url}/status?{query}", timeout=30) as response:
+            return json.loads(response.read()).get("model_id")
+    except (OSError, ValueError):
+        return None
+
+
+def _put_model(url: str, token: str, model: Path, timeout: float) -> None:
+    """One PUT /model with the token; ReloadError with the reason when refused."""
     query = urllib.parse.urlencode({"token": token})
     request = urllib.request.Request(
         f"{url}/model?{query}",

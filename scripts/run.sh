@@ -11,10 +11,14 @@ cd "$(dirname "$0")/.."
 # The processes, kept up by supervisord (scripts/supervisord.conf), which keeps its
 # pid file and each process's group in a temporary folder of this run.
 RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/clinic-run.XXXXXX")
-RASA_API_ARGS=
-if [ -n "${RASA_API_TOKEN:-}" ]; then
-  RASA_API_ARGS="--enable-api --auth-token $RASA_API_TOKEN"
+# The HTTP API (new models from the console and `make retrain`) needs RASA_API_TOKEN; left
+# empty in .env, this run makes a token of its own, known only to its processes (the
+# console's retrain reaches the server with it) and never written anywhere.
+if [ -z "${RASA_API_TOKEN:-}" ]; then
+  RASA_API_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(24))')
 fi
+export RASA_API_TOKEN
+RASA_API_ARGS="--enable-api --auth-token $RASA_API_TOKEN"
 WEB_AUTOSTART=true
 if [ ! -f web/build/rasa-webchat.js ]; then
   echo "warning: the chat widget is not installed (make web-deps): not serving the page" >&2

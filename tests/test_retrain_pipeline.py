@@ -7,6 +7,7 @@ port (GET / and PUT /model with the token); the real server is in test_retrain_e
 from __future__ import annotations
 
 import json
+import random
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -128,15 +129,46 @@ def test_reload_problems_are_explained(fake_server: int, tmp_path: Path, monkeyp
     assert FakeRasa.loaded == []
 
 
-def test_several_workers_are_told_to_restart(fake_server: int, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two workers (make run's default): no PUT /model, which would reach only one of them."""
+class FakeWorkers(FakeRasa):
+    """Two worker processes behind one port: whichever takes a request (as the kernel picks,
+    here a seeded coin) answers it, and PUT /model loads the model into that one only."""
+
+    models = ["old", "old"]
+    coin = random.Random(12)
+
+    @classmethod
+    def _next(cls) -> int:
+        return cls.coin.randrange(len(cls.models))
+
+    def do_GET(self) -> None:  # noqa: N802
+        """GET /status names the model of the worker that answers."""
+        if self.path.startswith("/status"):
+            self._reply(200, json.dumps({"model_id": self.models[self._next()]}).encode())
+            return
+        super().do_GET()
+
+    def do_PUT(self) -> None:  # noqa: N802
+        """Model replacement, in one worker."""
+        super().do_PUT()
+        self.models[self._next()] = "new"
+
+
+def test_several_workers_each_get_the_new_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers (make run's default): the model is sent until every worker serves it."""
+    port = free_port()
+    server = HTTPServer(("127.0.0.1", port), FakeWorkers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("RASA_PORT", str(port))
     monkeypatch.setenv("SANIC_WORKERS", "2")
     monkeypatch.setenv("RASA_API_TOKEN", "secret")
-    said: List[str] = []
-    assert not reload_running_server(Project(tmp_path), said.append)
-    assert "2 worker processes" in said[0] and "Restart" in said[0]
-    assert FakeRasa.loaded == []
+    monkeypatch.setattr("retrain.server.model_id", lambda model: "new")
+    FakeRasa.loaded = []
+    try:
+        said: List[str] = []
+        assert reload_running_server(Project(tmp_path), said.append), said
+        assert FakeWorkers.models == ["new", "new"] and len(FakeRasa.loaded) >= 2
+    finally:
+        server.shutdown()
 
 
 def test_no_server_running_is_fine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
