@@ -5,6 +5,7 @@ Rasa's own SQLTrackerStore (as tests/test_retrain_questions.py does)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -17,7 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from console.accounts import StaffStore
@@ -59,9 +60,10 @@ CONVERSATIONS = {
 }
 
 
-@pytest.fixture()
-def project(tmp_path: Path) -> Iterator[Path]:
-    """A copy of the project's data and test questions, and a tracker store of three patients."""
+@contextlib.contextmanager
+def project_with(tmp_path: Path, conversations: Dict[str, List[Event]]) -> Iterator[Path]:
+    """A copy of the project's data and test questions, and a tracker store holding
+    `conversations` (sender: events); the environment is put back afterwards."""
     saved = dict(os.environ)
     root = tmp_path / "project"
     shutil.copytree(PROJECT / "data", root / "data")
@@ -72,18 +74,33 @@ def project(tmp_path: Path) -> Iterator[Path]:
     tracker_db = tmp_path / "conversations.db"
     (root / ".env").write_text(f"TRACKER_DB={tracker_db}\n")
     store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tracker_db))
-    for sender, events in CONVERSATIONS.items():
+    for sender, events in conversations.items():
         asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
-    yield root
-    os.environ.clear()
-    os.environ.update(saved)
+    try:
+        yield root
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def anna(tmp_path: Path) -> StaffStore:
+    """A staff database with Anna's account."""
+    store = StaffStore(tmp_path / "staff.db")
+    store.set_password("anna", PASSWORD, "test")
+    return store
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Iterator[Path]:
+    """A copy of the project's data and test questions, and a tracker store of three patients."""
+    with project_with(tmp_path, CONVERSATIONS) as root:
+        yield root
 
 
 @pytest.fixture()
 def staff(tmp_path: Path) -> StaffStore:
-    store = StaffStore(tmp_path / "staff.db")
-    store.set_password("anna", PASSWORD, "test")
-    return store
+    """Anna's account."""
+    return anna(tmp_path)
 
 
 @pytest.fixture()

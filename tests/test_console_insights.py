@@ -4,28 +4,22 @@ SQLTrackerStore (as tests/test_console_inbox.py does)."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import os
 import re
-import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
 from flask.testing import FlaskClient
-from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
 
 from console.accounts import StaffStore
 from console.insights import Period, figures, parse_period
 from retrain.project import Project
-from tests.conftest import PROJECT
-from tests.test_console_signin import CONFIG, PASSWORD, sign_in
+from tests.test_console_inbox import anna, project_with
+from tests.test_console_signin import CONFIG, sign_in
 from web.serve import Site, create_app
 
 TODAY = date.today()
@@ -97,29 +91,14 @@ CONVERSATIONS = {
 @pytest.fixture()
 def store(tmp_path: Path) -> Iterator[Path]:
     """A copy of the project's data, and a tracker store of the conversations above."""
-    saved = dict(os.environ)
-    root = tmp_path / "project"
-    shutil.copytree(PROJECT / "data", root / "data")
-    (root / "tests").mkdir(parents=True)
-    shutil.copy2(PROJECT / "tests" / "nlu_heldout.yml", root / "tests")
-    for name in ("domain.yml", "endpoints.yml", ".env.example"):
-        shutil.copy2(PROJECT / name, root / name)
-    tracker_db = tmp_path / "conversations.db"
-    (root / ".env").write_text(f"TRACKER_DB={tracker_db}\n")
-    sql = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tracker_db))
-    for sender, events in CONVERSATIONS.items():
-        asyncio.run(sql.save(DialogueStateTracker.from_events(sender, events)))
-    yield root
-    os.environ.clear()
-    os.environ.update(saved)
+    with project_with(tmp_path, CONVERSATIONS) as root:
+        yield root
 
 
 @pytest.fixture()
 def staff(tmp_path: Path) -> StaffStore:
     """Anna's account."""
-    accounts = StaffStore(tmp_path / "staff.db")
-    accounts.set_password("anna", PASSWORD, "test")
-    return accounts
+    return anna(tmp_path)
 
 
 @pytest.fixture()
