@@ -148,6 +148,7 @@ class Settings:
     web_host: str = setting()
     rasa_public_url: Optional[str] = setting(optional(http_url))
     tracker_db: str = setting()
+    rasa_endpoints: str = setting()
     sanic_workers: int = setting(whole(1, 64))
     tf_intra_op_parallelism_threads: int = setting(whole(0))
     tf_inter_op_parallelism_threads: int = setting(whole(0))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict
 
-from core.settings import MODEL_FILE, SettingsError, load
+from core.settings import MODEL_FILE, SettingsError, load, settings
 from retrain.errors import UserError
 
 
@@ -39,8 +39,9 @@ class Project:
 
     @property
     def endpoints(self) -> Path:
-        """Rasa's endpoints file (tracker store, action server)."""
-        return self.root / "endpoints.yml"
+        """Rasa's endpoints file (tracker store, action server): RASA_ENDPOINTS, which
+        `make cluster` points at its own (PostgreSQL)."""
+        return self.root / settings().rasa_endpoints
 
     def relative(self, path: Path) -> str:
         """A path as shown to people: relative to the project when inside it."""

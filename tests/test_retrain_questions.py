@@ -219,3 +219,10 @@ def test_an_unreachable_database_is_reported_not_waited_for(project: Path) -> No
         "  db: rasa\n  username: postgres\n"))
     with pytest.raises(UserError, match="Cannot reach the conversation database"):
         export(Project(project), project / "out.csv")
+
+
+def test_the_endpoints_file_is_rasa_endpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make cluster` points the console at its own endpoints file (PostgreSQL)."""
+    assert Project(tmp_path).endpoints == tmp_path / "endpoints.yml"
+    monkeypatch.setenv("RASA_ENDPOINTS", "deploy/cluster/endpoints.yml")
+    assert Project(tmp_path).endpoints == tmp_path / "deploy" / "cluster" / "endpoints.yml"
