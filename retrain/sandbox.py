@@ -15,8 +15,9 @@ from typing import Dict, Optional
 
 from core.settings import MODEL_FILE
 
-# Built by `make install` and large: linked into the copy, not copied.
-LINKED = (".venv", ".spacy", ".minilm")
+# Built by `make install` and `make web-deps` and large: linked into the copy, not copied
+# (the page server needs the widget's and Chart.js's files of web/node_modules).
+LINKED = (".venv", ".spacy", ".minilm", "web/node_modules")
 SKIP = {".git", "models", ".rasa", "results", "node_modules", "__pycache__",
         ".pytest_cache", ".ruff_cache", ".env", ".config", *LINKED}
 

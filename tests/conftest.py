@@ -118,9 +118,11 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield stack
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (tests/browser.py), shared by the session's browser tests."""
+    """Headless Chromium (tests/browser.py), for one module's browser tests. Not for the
+    session: Playwright's sync API keeps an event loop running in the main thread while
+    it is open, and every later test's asyncio.run() would fail."""
     from tests.browser import chromium, require_installed
 
     require_installed()
