@@ -24,8 +24,9 @@ from core.settings import MODEL_FILE
 
 DEFAULT_MODEL = MODEL_FILE
 # The README's figures on this set, and how far a model may fall below them: the suite
-# (tests/test_nlu_heldout.py) and `make retrain`'s floors both use them.
-CLAIMED_FAQ_ACCURACY = 0.93
+# (tests/test_nlu_heldout.py) and `make retrain`'s floors both use them. 91.7% since the
+# rating intent and issue 12's third round (93.1% before; docs/performance.md).
+CLAIMED_FAQ_ACCURACY = 0.917
 CLAIMED_OOS_HANDOFF = 1.0
 TOLERANCE = 0.03
 DEFAULT_TEST_FILE = Path("tests/nlu_heldout.yml")
