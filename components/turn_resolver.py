@@ -173,7 +173,7 @@ def contrast(text: str, previous_text: str) -> Optional[str]:
 
 
 def stem(word: str) -> str:
-    """A crude stem, enough to see "stressed" in "stress" and "sitting" in "sitting"."""
+    """A crude stem, enough to see "stressed" in "stress" and "injuries" in "injury"."""
     word = word.lower().strip("'")
     if word.endswith("ies") and len(word) > 5:
         return word[:-3] + "y"
@@ -238,6 +238,11 @@ def answered_key(event: UserUttered) -> Optional[str]:
         return None
     selected = (parse.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(RETRIEVAL_INTENT) or {}
     return (selected.get("response") or {}).get(INTENT_RESPONSE_KEY)
+
+
+def answered_as_follow_up(message: Message) -> bool:
+    """Whether a reading of the message in the light of the conversation answered it."""
+    return (message.get(RESOLVED_OUTPUT) or {}).get("how") == "follow-up"
 
 
 def set_answer(message: Message, key: str, confidence: float) -> None:
@@ -561,7 +566,7 @@ class TurnResolver(GraphComponent):
         words = len(text.split())
         if words <= int(self.config["pronoun_max_words"]):
             self._pronoun_reading(message, text, previous, last_answer)
-            if (message.get(RESOLVED_OUTPUT) or {}).get("how") == "follow-up":
+            if answered_as_follow_up(message):
                 return True
         if words > int(self.config["followup_max_words"]):
             return False
@@ -624,8 +629,8 @@ class TurnResolver(GraphComponent):
         if not last_answer or len(text.split()) > int(self.config["followup_max_words"]):
             return
         match = self._pronoun_reading(message, text, previous, last_answer)
-        answered = (message.get(RESOLVED_OUTPUT) or {}).get("how") == "follow-up"
-        if match is not None and not answered and match.handoff_similarity > match.similarity:
+        unclear = match is not None and match.handoff_similarity > match.similarity
+        if unclear and not answered_as_follow_up(message):
             set_intent(message, FALLBACK, 0.0)
             self._note(message, "unclear reference", [text])
 
