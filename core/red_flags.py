@@ -39,7 +39,8 @@ _CANT = (
 _PERSON = (
     r"he|hes|he's|she|shes|she's|they|they're|someone|somebody|my (?:husband|wife|partner|son|"
     r"daughter|mom|mum|mother|dad|father|friend|child|kid|baby|grandma|grandpa|brother|sister|"
-    r"boyfriend|girlfriend|coworker|colleague|patient)|pt|patient"
+    r"boyfriend|girlfriend|coworker|co-worker|colleague|patient|roommate|flatmate|neighbou?r|grandmother|grandfather|"
+    r"uncle|aunt|teammate|classmate|client)|pt|patient|teammate|coworker|roommate"
 )
 _IS = r"(?:is|are|'s|s|feels?|feeling|getting|got|went|has|have|keeps?)?"
 _SO = r"(?:really |very |so |super |kind of |kinda |a bit |a little |more and more |more |all )?"
@@ -81,10 +82,22 @@ PATTERNS: Dict[str, List[str]] = {
         r"\bpleuritic\b|\b(?:sp ?o2|o2 sats?|sats|oximeter|oxygen)\b[\w' ]{0,25}\b(?:8\d|7\d)\s?%"
         r"|\b(?:resp(?:iratory)?|breathing) rate (?:is )?(?:climbing|rising|going up|up)\b",
         r"\bbreathing (?:is |has )?(?:going|getting|gone|went|feels|sounds) (?:\w+ )?(?:tight|whistly|wheezy|noisy|funny)\b",
-        r"\b(?:lips?|face|fingers?|he|she|he'?s|she'?s|they|baby|i'?m|i am)\s+(?:is |are |was |started |starting |keeps? )*(?:turning|going|gone|went) (?:blue|grey|gray)",
+        r"\b(?:lips?|face|fingers?|he|she|he'?s|she'?s|they|baby|i'?m|i am)\s+(?:is |are |was |started |starting |keeps? )*(?:turning|going|gone|went) (?:blue|grey|gray)"
+        r"|\b(?:lips?|fingertips|fingernails|nails)\b[\w' ]{0,25}\b(?:blue|bluish|purple|grey|gray)(?: colou?r)?\b(?! (?:tape|dye|ink|marker|shirt|light|lipstick|pen|polish|nail))",
         r"\b(?:have|has|got|gave me|given me|think i have|i'?ve got) (?:a )?(?:collapsed|punctured|popped) lung\b|\b(?:collapsed|punctured|popped) (?:my|his|her) lung\b"
         r"|\b(?:my|his|her|the|a) lung (?:has |feels |is |might have |must have )?(?:collapsed|punctured|popped)",
         r"\b(?:heart attack|coughing up blood|choking)\b",
+        # breathing described rather than named: "something is wrong with my breathing",
+        # "every breath catches", "half breaths", "the air stops halfway"
+        r"\b(?:something|anything)(?:'s| is| feels)? (?:wrong|off|not right|weird|funny) with (?:my|his|her|their) (?:breathing|breath|lungs?)\b"
+        r"|\b(?:problems?|trouble|issues?|difficulty) with (?:my |his |her |their )?breathing\b",
+        r"\b(?:breath|breathing|breaths|inhale)\b[\w' ]{0,20}\bcatch(?:es|ing)\b|\b(?:half|partial) (?:a )?breaths?\b|\bsips? of air\b"
+        r"|\b(?:air|breath) (?:stops|gets stuck|only goes|won'?t go) (?:halfway|half way|part way)",
+        rf"\b{_CANT} (?:take|get|draw) (?:a |in )?(?:full|deep|proper|whole) (?:breath|air|insp\w*)"
+        r"|\b(?:can'?t|cant|cannot|unable to|couldn'?t) (?:finish|complete|get through|get to the end of) (?:a |my |one |his |her )?sentences?\b",
+        # the heart: a chest held, or chest pain with sweating or a jaw or left arm that aches
+        r"\b(?:holding|clutching|grabbing|gripping) (?:his|her|my|their|at (?:his|her|my|their)) chest\b"
+        r"|\bchest\b.{0,80}\b(?:sweat(?:ing|y)|clammy|(?:jaw|left arm) (?:aches|hurts|is (?:aching|hurting|numb)))\b",
     ],
     "fainting": [
         r"\b(?:fainted|fainting|passed out|passing out|pass(?:ing)? out|blacked out|black(?:ing)? out)\b",
@@ -101,13 +114,23 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:can'?t|cant|cannot|unable to|couldn'?t) (?:wake|rouse) (?:him|her|them|my \w+)\b",
         # a person not responding (an app "not responding" is no emergency)
         rf"\b(?:{_PERSON})\b[\w' ]{{0,50}}\b(?:not|barely|isn'?t|won'?t|wont|will not|doesn'?t|does not|no) "
-        r"(?:responding|respond|answering me|answer me|answer when|answering when|reacting|react|moving|opening (?:his|her|their) eyes)",
+        r"(?:responding|respond|answering me|answer me|answer when|answering when|reacting|react|moving|opening (?:his|her|their) eyes)"
+        # ... or not responding, said without naming who ("the app isn't responding" and "not
+        # responding to treatment" aside)
+        r"|(?<!you )(?<!you're )(?<!app )(?<!site )(?<!page )(?<!chat )(?<!phone )"
+        r"\b(?:isn'?t|is not|not|won'?t|wont|stopped|no longer) (?:really |properly |fully )?"
+        r"(?:responding|answering me|reacting|coming (?:round|around))\b(?! (?:to|well|as|much|like|the))",
         r"\b(?:went|gone|is|has gone|going) limp\b",
         r"\b(?:dropped|fell) (?:down )?(?:to|on) the (?:floor|ground)\b",
         r"\b(?:seizure|seizing(?! up)|convuls\w*|having a fit)\b",
+        r"\b(?:can'?t|cant|cannot|couldn'?t) get (?:him|her|them|my \w+) to (?:say anything|respond|answer|talk|speak|wake|react|open (?:his|her|their) eyes)",
+        rf"\b(?:{_PERSON})\b[\w' ]{{0,25}}\b(?:slumped|went down|dropped|crumpled)\b"
+        r"(?! (?:a |the |his |her |my |by |to |into|from|under|below|\d|one|two|three|weight|pounds|lbs|kg|out of|off|in (?:price|size|weight)))",
+        r"\beyes (?:are |have |keep )?(?:rolled|rolling|roll) (?:back|up)\b"
+        r"|\beyes (?:won'?t|wont|will not|don'?t|doesn'?t) open\b|\bwon'?t open (?:his|her|their) eyes\b",
     ],
     "bleeding": [
-        r"\b(?:bleed\w*|bled|blood)\b[\w' ,]{0,40}\b(?:won'?t|wont|will not|doesn'?t|does not|isn'?t|is not|not|can'?t|cant|hasn'?t|has not|never|no) "
+        r"\b(?:bleed\w*|bled|blood|nosebleeds?)\b[\w' ,]{0,40}\b(?:won'?t|wont|will not|doesn'?t|does not|isn'?t|is not|not|can'?t|cant|hasn'?t|has not|never|no) "
         r"(?:stop|stopping|stopped|clot|clotting|slow(?:ing)? down|quit|ease|let up)\b(?! (?:itching|hurting|aching|twitching|throbbing|stinging))",
         r"\b(?:can'?t|cant|cannot|unable to|couldn'?t) (?:get|make) the (?:bleeding|blood) (?:to )?stop",
         r"\b(?:won'?t|wont|will not|doesn'?t|does not|not|can'?t|cant|cannot|couldn'?t|unable to) (?:get (?:it|the \w+) to )?stop(?:ping)? (?:the )?bleed",
@@ -115,15 +138,24 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:keeps?|kept|still|continues? to|been) bleed\w*",
         r"\b(?:bleed\w*|blood)\b.{0,40}\b(?:can'?t|cant|cannot|unable to) (?:make|get) (?:it|the \w+|them) (?:to )?stop\b",
         r"\b(?:bleeding|bleed) (?:a lot|alot|heavily|heavy|badly|profusely|everywhere|like crazy|non ?stop|so much|really bad|for (?:an?|\d+|over|more than|the (?:last|past)) )",
-        r"\b(?:severe|heavy|lots of|so much|a lot of|alot of) (?:bleeding|blood)\b",
-        r"\bblood (?:is )?(?:everywhere|soaking|pouring|gushing|spurting)|\b(?:gushing|pouring|spurting|squirting) (?:out )?blood",
+        r"\b(?:severe|heavy|lots of|so much|a lot of|alot of) (?:bleeding|blood)\b(?! (?:problems?|disorders?|issues?|risks?|tests?|thinners?|work))",
+        # blood everywhere; a wound that pours or spurts ("split my shin open, it spurts")
+        r"\bblood (?:is )?(?:everywhere|soaking|pouring|gushing|spurting)|\b(?:gushing|pouring|spurting|squirting) (?:out )?blood"
+        r"|\b(?:blood|bleed\w*|cut|wound|gash\w*|lac\w*|split|sliced|slashed|nosebleed)\b.{0,90}"
+        r"\b(?:pouring|pours|spurt\w*|gush\w*|squirt\w*|pumping|like a tap|soaks? (?:through|every))",
         r"\bsoak(?:ed|ing)? (?:through|with blood|in blood)\b",
         r"\bbled through\b",
+        # blood vomited
+        r"\b(?:pulsatile|arterial) (?:bleed\w*|blood)\b|\b(?:bleed\w*|blood)\b.{0,60}\bpressure\b.{0,30}\bnot (?:controlling|stopping|helping|working)\b",
+        r"\b(?:throwing up|vomiting|puking|spitting up|threw up|vomited) (?:bright red |dark |lots of |a lot of |some |up )?blood\b",
     ],
     "stroke": [
         r"\b(?:face|mouth|smile|lip) (?:is |has |started |starting |went |looks |seems |all |suddenly |kind of |a bit |a little )*(?:drooping|droopy|drooped|droops|sagging|uneven|lopsided|crooked|twisted)",
         rf"\b(?:droop(?:ing|y|s)?|numb(?:ness)?|sagg\w*|weak(?:ness)?|paraly\w*|tingl\w*|limp) {_SIDE}",
-        r"\b(?:one side|half) of (?:(?:my|his|her|their|the) )?(?:face|mouth|body)\b.{0,20}\b(?:droop\w*|fell|fallen|dropped|numb|sagg\w*|slack|weak|paraly\w*|frozen|not moving|won'?t move)",
+        r"\b(?:one side|half) of (?:(?:my|his|her|their|the) )?(?:face|mouth|body)\b.{0,20}\b(?:droop\w*|fell|fallen|dropped|numb|sagg\w*|slack|weak|paraly\w*|frozen|not moving|won'?t move)"
+        # a side of the face that goes down, tingles or numbs
+        r"|\b(?:face|mouth|smile|lip|cheek)\b[\w' ]{0,20}\b(?:go(?:es|ing)?|went|fell|fallen|dropped|drops|is) down on (?:one|the left|the right|left|right|1) side\b"
+        r"|\b(?:left|right|one) side of (?:(?:my|his|her|their|the) )?(?:face|mouth)\b[\w' ]{0,20}\b(?:tingl\w*|numb\w*|droop\w*|fell|fallen|dropped|sagg\w*|weak)",
         r"\bslurr(?:ed|ing)\b",
         r"\b(?:can'?t|cant|cannot) (?:lift|raise|feel|move) (?:my|his|her|their|one|both|either) (?:left |right )?(?:arms?|legs?|hands?|side)",
         r"\b(?:arm|leg|side) (?:is |went |suddenly )*(?:numb|weak|limp|dead)\b.{0,40}\b(?:face|speech|talk|speak|word)",
@@ -138,22 +170,29 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:trouble|difficulty|hard time|problems?) (?:speaking|talking)\b(?! (?:to|with|about|on the|in english))",
         r"\b(?:can'?t|cant|cannot|couldn'?t) (?:get (?:my|his|her|their|the) words out|find (?:my|his|her|their|the) words(?! to (?:thank|say|describe|express|tell|explain))|form words)",
         r"\b(?:words?|speech) (?:is |are |keeps? |coming out |come out |came out |sounds? |sounding |all |is all )*(?:jumbled|garbled|mixed up|wrong|weird|strange|nonsense)",
-        r"\b(?:talking|speaking|talks|speaks) (?:funny|weird|strange|strangely|gibberish|nonsense)",
+        r"\b(?:talking|speaking|talks|speaks) (?:funny|weird|strange|strangely|gibberish|nonsense)"
+        # speech gone wrong, in patients' words
+        r"|(?<!of )\b(?:speech|speaking|talking|talks|talk|voice|words)\b[\w' ]{0,30}\b(?:funny|slow|slurry|garbled|mixed|drunk|had (?:a few|too many) drinks|"
+        r"(?:don'?t|doesn'?t|do not|does not|dont|not) mak(?:e|es|ing) (?:any )?sense)\b(?! (?:question|joke))|\bgarbled (?:voice|speech|words)\b",
         r"\b(?:can'?t|cant|cannot|lost|losing) (?:see|vision|sight) (?:out of|in) (?:one|my left|my right|his left|his right|her left|her right|one of (?:my|his|her)) eye",
         # second-language English ("she cannot speak the words good"), a hand that suddenly
         # won't grip, the sudden worst headache of one's life with other signs
         r"\b(?:can'?t|cant|cannot|not able to) (?:say|speak) (?:the |any |her |his |my )?words? "
         r"(?:good|well|right|properly|clearly|anymore|any more|out)\b",
-        r"\b(?:hand|arm|leg|fingers?) (?:won'?t|wont|will not|can'?t|cant|cannot|doesn'?t|does not) (?:grip|grab|hold|close|move|work)\b"
+        r"\b(?:hand|arm|leg|fingers?) (?:just )?(?:won'?t|wont|will not|can'?t|cant|cannot|doesn'?t|does not|wouldn'?t|couldn'?t) (?:grip|grab|hold|close|move|work)\b"
         r"|\b(?:can'?t|cant|cannot) grip\b|\b(?:hand|arm|leg) (?:has |have |just )?(?:suddenly )?stopped working\b",
         r"\bsudden(?:ly)?\b(?: \w+){0,3} (?:splitting|thunderclap|explosive|worst) headache|\bworst headache of (?:my|his|her|their) life\b",
+        # a nurse's words
+        r"\bfacial (?:droop\w*|weakness|asymmetry)\b|\b(?:arm|pronator) drift\b|\b(?:expressive |receptive )?aphasi\w*|\bdysarthri\w*|\blast (?:known|seen) well\b",
+        r"\b(?:eye|vision|sight)\b[\w' ]{0,25}\b(?:went|gone|going|turned|goes) (?:dark|black|dim|blank)\b"
+        r"|\bcurtain (?:came|coming|come|fell|falling|dropped|drop) (?:down )?(?:over|across)\b",
     ],
     "allergy": [
         r"\banaphyla(?:xis|ctic|ctoid)\b(?! to)",
         # a nurse's shorthand: stridor, hives with falling blood pressure
         r"\bstridor\b|\b(?:urticaria|hives)\b.{0,60}\b(?:bp|blood pressure|pressure) (?:dropping|falling|low|crashing|tanking)\b",
         r"\b(?:severe|bad|serious) allergic reaction\b",
-        r"\ballergic\b.{0,60}\b(?:breath|throat|swell|hives|lips|tongue|swallow)|\b(?:throat|swell|tongue|lips)\b.{0,60}\ballergic\b",
+        r"\ballergic\b(?:(?!\b(?:no|not|never|without)\b|n't\b).){0,60}\b(?:breath|throat|swell|hives|lips|tongue|swallow)|\b(?:throat|swell|tongue|lips)\b.{0,60}\ballergic\b",
         r"\b(?:throat|tongue|lips?|face|mouth|eyes?|eyelids?)(?: and (?:my |his |her )?\w+)? (?:is |are |feels? |started |starting |keeps? |getting |got |went |so |really |all )*"
         r"(?:swelling|swollen|closing|swelled|swell(?:s|ing)? up|puffing|puffed up|blowing up|ballooning)",
         r"\bthroat (?:is |feels? |getting |got |so |very |really |and |like it'?s |like it is )*(?:tight|tightening|closing)",
@@ -171,19 +210,33 @@ SELF_HARM_PATTERNS: List[str] = [
     r"\b(?:use|using|turn|turning) (?:it|the knife|a knife|the blade|a blade|them) on myself\b|\btonight is the night\b",
     r"\bsuicid(?!e squad)",
     r"\bkill(?:ing)? (?:my ?self|myself)\b",
+    r"\b(?:want|wants|wanted|wanna|going|gonna|trying|tried|threaten\w*|talk\w* about|thinking (?:about|of)|said he'?d|said she'?d) (?:to )?"
+    r"kill(?:ing)? (?:him|her|them)(?:self|selves)\b(?! laughing)",
+    r"\b(?:rather|prefer to|want to|wanna|hope i|hoping to|wish i could) (?:just )?(?:not|never) wake up\b",
+    r"\b(?:been |started |keep |kept |i'?m |im |was )cutting (?:again|myself|deeper|tonight)\b|\bcut(?:ting)? my (?:arms?|wrists?|thighs?)\b",
+    r"\btak(?:e|ing) enough\b[\w' ]{0,30}\bto (?:stop|end|not wake|never wake|sleep forever|die)\b"
+    r"|\b(?:given|giving|gave) away (?:all )?(?:of )?(?:my|his|her) (?:things|stuff|belongings|possessions|tools|pets?)\b"
+    r"|\b(?:wrote|written|writing|left) (?:goodbye |farewell |final )?(?:letters|notes|a letter|a note) (?:to|for) (?:my|all my|each of my) (?:kids|children|family)\b"
+    r"|\bgoodbye (?:letters?|notes?)\b",
+    r"\b(?:standing|stood|sitting|sat|been) (?:on|at) (?:the|a) (?:bridge|ledge|rooftop|roof|tracks)\b[\w' ,.]{0,40}\b(?:think\w*|jump\w*|how easy)\b",
     r"\bkms\b",
     r"\b(?:end|take|ending|taking) my (?:own )?life\b",
     r"\bend it all\b",
     r"\b(?:want|wanna|going|gonna|thinking (?:about|of)|thought (?:about|of)|thoughts of|feel like|plan(?:ning)? to|ready to|tempted to|might)\b"
     r"[\w' ]{0,10}\b(?:end|ending) (?:it|things|everything)\b(?! (?:with|early|for today|there|here))",
     r"\b(?:wants?|wanted|wanna|going|gonna|thinking about|thoughts of|think about) (?:to )?(?:die|dying)\b(?! (?:laughing|of (?:embarrassment|laughter|boredom|shame)))",
-    r"\b(?:don'?t|do not|dont|no|not) (?:want|wanna|wish) (?:to )?(?:live|be alive|be here|wake up|exist)\b(?! with)",
+    r"\b(?:don'?t|do not|dont|no|not) (?:(?:think|feel like) (?:i|he|she) (?:really )?|really |even )?(?:want|wanna|wish) (?:to )?(?:live|be alive|be here|wake up|exist)\b"
+    r"(?! (?:with|for|all day|long|that long|at|when|if|on|early|late|during|till|until|in))",
     r"\bbetter off (?:dead|without me|if i (?:was|were|wasn'?t|weren'?t))",
     r"\b(?:no ?one|nobody) (?:would|will|'d) (?:miss|care|notice) (?:me|if i)",
     r"\bno (?:reason|point) (?:in |to )?(?:living|live|going on|being alive)\b|\bpoint (?:in|of|to) (?:living|going on|being alive)\b|\b(?:not|isn'?t) worth living\b",
     r"\b(?:tired|sick) of (?:living|being alive)\b(?! with)|\bstop (?:living|existing|being alive)\b",
     r"\b(?:want|wanna|wish|need) (?:it all|everything|my life|things|all of this)(?: all)? to (?:end|be over)\b(?! with)",
-    r"\b(?:rather|better) (?:be )?dead\b|\brather (?:die|not be alive|not exist)\b",
+    r"\b(?:rather|better) (?:be )?dead\b|\brather (?:die|not be alive|not exist)\b"
+    # "I'd rather die than sit through a sales pitch": an idiom
+    r"(?! than (?:sit|listen|watch|eat|wear|sing|dance|pay|admit|ask|read|miss|be seen|use|queue|wait in line)\b)",
+    r"\b(?:better|fine|happier|easier)(?: off)?(?: for everyone)? if i (?:just )?(?:die|died|was dead|were dead|was gone|were gone|"
+    r"wasn'?t (?:here|around|alive)|weren'?t (?:here|around|alive))\b(?! (?:for|at|on|in|during|until|till|when|so|today|tomorrow))",
     r"\b(?:can'?t|cant|cannot) (?:go on|keep going) (?:anymore|any more|like this|living)",
     r"\b(?:want|wanna) to disappear (?:forever|for good|permanently)\b|\bwish (?:i|i'?d) (?:was|were|could)(?: just)? (?:dead|die|disappear)|\bwish i (?:wasn'?t|weren'?t) (?:alive|here|born)|\bwish i(?: had|'d) never been born",
     r"\b(?:want|wanna|going|gonna|thinking (?:about|of)|plan(?:ning)?|tempted|about) (?:to )?overdose|\btake (?:all|a bunch|the whole bottle) (?:of )?(?:my |the )?(?:pills|meds|medication|tablets)",
@@ -230,7 +283,9 @@ NOT_NOW_AFTER = re.compile(
     r"^\W*(?:(?:is|are|was) )?(?:an? |one of the )?(?:(?:common|possible|known|rare|usual|normal) )?(?:side[- ]?effects?|risks?|complications?|contraindications?)\b"
     r"|^\W*(?:(?:at )?the (?:thought|sight|idea) of|when i see (?:a |the )?needles?|around needles|of needles)"
     r"|^[\w' ,]{0,40}\b(?:once(?! (?:i|he|she|they|we|you)\b)|at (?:her|his|my|their|our) (?:own )?(?:wedding|graduation|party|birthday)|family (?:legend|story|joke))\b"
-    r"|^[\w' ]{0,40}\b(?:years? ago|months ago|last year|as a (?:kid|child|teen)|in the past|once before|when i was (?:young|little|a))\b"
+    r"|^[\w' ]{0,40}\b(?:years? ago|months ago|last year|as a (?:kid|child|teen)|in the past|once before|when i was (?:young|little|a)|in (?:19|20)\d\d)\b"
+    r"|^[\w' ,]{0,60}\b(?:(?:it|that|this)(?:'s| has| is)? (?:settles|settled|passed|passes|went away|goes away|gone away|eased off)|"
+    r"(?:fine|normal|okay|ok|better) (?:now|again)|now (?:\d+|two|three) days later)\b"
     r"|^[\w' ]{0,20}\b(?:after|from|since|due to|caused by|because of) (?:a |my |his |her |their |the )?(?:old )?"
     r"(?:stroke|injury|surgery|accident|sciatica|pinched nerve|nerve|disc|herniat\w*|back|neck|cough\w*|cold|flu|sneez\w*|"
     r"allergies|asthma|stress|anxiety|tight \w+|pecs?|sitting|posture)\b"
@@ -349,6 +404,11 @@ CALM_EMERGENCY_WORD = re.compile(
     r"\bemergency (?:number|line|phone|contact|appointments?|appts?|booking|slots?|visits?|fees?|charges?|"
     r"costs?|polic(?:y|ies)|cancellations?|hours|plans?|kits?|procedures?|protocols?|training|treatments?)\b"
 )
+# a symptom asked about as a risk, without naming one ("is tiredness a common side effect?")
+RISK_QUESTION = re.compile(
+    r"\b(?:is|are|was|were) (?:[\w']+ ){0,3}(?:an? |one of the )?(?:common |possible |normal |known |usual |rare |typical )?"
+    r"(?:side[- ]?effects?|risks?|complications?|reactions? to (?:the )?(?:needl\w*|treatment|ims))\b"
+)
 # idioms with scary words ("dying to try it", "died of boredom")
 IDIOM = re.compile(
     r"\b(?:dying (?:to|for)|died of (?:boredom|laughter|embarrassment)|die (?:laughing|of (?:boredom|embarrassment))|"
@@ -370,6 +430,8 @@ def calm_reading(text: str) -> Optional[str]:
         for pattern in patterns:
             if any(not _counts(lowered, match, kind) for match in pattern.finditer(lowered)):
                 return "denied or asked about"
+    if RISK_QUESTION.search(lowered):
+        return "denied or asked about"
     if CALM_EMERGENCY_WORD.search(lowered):
         return "the clinic's services"
     if IDIOM.search(lowered):

@@ -141,6 +141,25 @@ PHRASES: List[Tuple[str, str]] = [
     (SELF_HARM, "i can't go on anymore"),
     (SELF_HARM, "i wish i was dead"),
     (SELF_HARM, "i'm going to take all my pills"),
+    # described rather than named (issue 12, round 6)
+    (SELF_HARM, "my brother keeps saying he wants to kill himself"),
+    (SELF_HARM, "honestly i'd prefer to never wake up again"),
+    (SELF_HARM, "i started cutting again last night"),
+    (SELF_HARM, "I've given away my things and said my goodbyes"),
+    (SELF_HARM, "I'm sitting on the bridge thinking about jumping"),
+    (SELF_HARM, "everyone would be happier if I was gone"),
+    ("breathing", "something is off with my breathing since lunch"),
+    ("breathing", "each breath catches under my ribs"),
+    ("breathing", "I'm unable to draw a deep breath"),
+    ("breathing", "he is clutching his chest"),
+    ("fainting", "he isn't responding at all"),
+    ("fainting", "we can't get him to say anything"),
+    ("fainting", "my wife went down in the kitchen"),
+    ("fainting", "her eyes rolled back"),
+    ("bleeding", "pulsatile bleed on the forearm"),
+    ("bleeding", "he is vomiting blood"),
+    ("stroke", "new facial droop noted"),
+    ("stroke", "the vision in my right eye went dark"),
 ]
 
 
@@ -739,6 +758,23 @@ CALM: List[str] = [
     "I can't find the words to thank you",
     "I can't say the words 'intramuscular stimulation', what's IMS?",
     'I get a sudden headache when I stand up fast, is that a trigger point?',
+    # near the wordings added for issue 12's round 6
+    "I'd rather die than sit through another webinar, just tell me the price",
+    "my chest felt tight after the run but it went away after a few minutes, can I still train?",
+    "I had a heart attack in 2012, is needling ok for me?",
+    "my mom has a lot of bleeding problems, is that a concern?",
+    "my shoulder isn't responding to the massage, would needling help?",
+    "she dropped 10 pounds this year, can she still do IMS?",
+    "the swelling went down after a day",
+    "the app isn't responding when I try to book",
+    "I don't want to be here all day, how long is a session?",
+    "I have to catch my breath after sprints, that's just fitness",
+    "the bruise on my skin turned a bit purple, is that normal?",
+    "my fingers go blue in the cold, can needling help circulation?",
+    "speaking of weird, why does the muscle twitch?",
+    "he cut himself shaving and it bled a little, can he still come?",
+    "my knee is not responding well to physio",
+    "I felt lightheaded when I stood up but it passed after a minute, fine now",
 ]
 
 
