@@ -10,6 +10,10 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+# parse output key of DescribedEmergencyDetector: the sentence read as an emergency, and
+# how near it was to the examples (the RedFlagDetector leaves such a decision standing)
+DESCRIBED_OUTPUT = "described_emergency"
+
 
 def set_intent(message: Message, name: str, confidence: float = 1.0) -> None:
     """Make `name` the message's intent, first in its ranking, with `confidence`."""

@@ -21,7 +21,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from components.parse_output import set_intent
+from components.parse_output import DESCRIBED_OUTPUT, set_intent
 from core.red_flags import EMERGENCY, SELF_HARM, RedFlag, calm_reading, find_red_flag, goes_on
 
 FALLBACK = "nlu_fallback"
@@ -85,6 +85,8 @@ class RedFlagDetector(GraphComponent):
                 set_intent(message, flag.intent)
                 continue
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if message.get(DESCRIBED_OUTPUT):
+                continue  # a described emergency: DescribedEmergencyDetector read it already
             calm = calm_reading(text) if intent in (EMERGENCY, SELF_HARM) else None
             # despair is often asked ("why should I even go on?"): the question shape alone
             # does not clear a classifier's self-harm

@@ -19,8 +19,9 @@ read as meant.
 
 `calm_reading` says why a message without a red flag reads calm (a symptom denied or asked
 about, "emergency" about the clinic's services, an idiom, a question): the classifiers,
-which learn emergencies too (data/emergency.yml), are a second net for phrasings the
-patterns do not know, but not for those.
+which learn emergencies too (data/emergency.yml), and the described emergencies
+(components/described_emergencies.py) are second nets for phrasings the patterns do not
+know, but not for those.
 """
 
 from __future__ import annotations

@@ -7,10 +7,13 @@ import json
 import re
 from typing import List, Tuple
 
+import numpy as np
 import pytest
 import yaml
 
 from bench.devset import DATA, RESULTS, SMALL_TALK
+from components.described_emergencies import DescribedEmergencyDetector
+from components.minilm_featurizer import shared_encoder
 from retrain.text import near_duplicate
 from retrain.trainingdata import nlu_training_data
 from tests.conftest import PROJECT
@@ -24,8 +27,16 @@ LABELS = {
 
 
 def training_texts() -> List[str]:
-    """Every NLU training example of data/."""
-    return [m.get("text") for m in nlu_training_data(PROJECT / "data").intent_examples]
+    """Every NLU training example of data/, the described emergencies' lookup tables too."""
+    data = nlu_training_data(PROJECT / "data")
+    return [m.get("text") for m in data.intent_examples] + described_texts()
+
+
+def described_texts() -> List[str]:
+    """The examples of the DescribedEmergencyDetector's lookup tables (data/emergency.yml)."""
+    names = DescribedEmergencyDetector.get_default_config()["lookups"]
+    tables = nlu_training_data(PROJECT / "data").lookup_tables
+    return [e for table in tables if table["name"] in names for e in table["elements"]]
 
 
 def development_texts() -> List[Tuple[str, str]]:
@@ -50,6 +61,21 @@ def leaks(rows: List[Tuple[str, str]], training: List[str]) -> List[Tuple[str, s
 def test_development_sets_are_not_training_data() -> None:
     """No development message is a training example, nor one with a word or so changed."""
     assert not leaks(development_texts(), training_texts())
+
+
+def test_described_emergencies_are_not_near_development_messages() -> None:
+    """The described emergencies were written apart: none is nearer a development message
+    than 0.75 in the sentence encoder (writers of both imagine patients alike)."""
+    encoder = shared_encoder()
+
+    def encode(texts: List[str]) -> np.ndarray:
+        return np.vstack([encoder.encode(texts[i : i + 64])[3] for i in range(0, len(texts), 64)])
+
+    described = described_texts()
+    development = [text for _, text in development_texts()]
+    nearest = (encode(described) @ encode(development).T).max(axis=1)
+    assert len(described) > 500
+    assert not [t for t, s in zip(described, nearest, strict=True) if s >= 0.75]
 
 
 @pytest.mark.parametrize("copy", [
