@@ -499,6 +499,11 @@ PATIENT_WORDS: List[Tuple[str, str]] = [
     (SELF_HARM, 'honestly i want to die, this pain never stops'),
     (SELF_HARM, "i'm planning to end my life"),
     (SELF_HARM, 'i feel like i want to die'),
+    (SELF_HARM, "sitting here with my pills deciding whether to take them all"),
+    ("breathing", "we were laughing so hard. now he is not breathing"),
+    ("breathing", "I think I'm having a heart attack"),
+    ("breathing", "my breathing has been getting harder since last night"),
+    ("breathing", "my chest pain started last night and is worse now"),
 ]
 
 # Calm messages with scary words, questions about risks, denials, history, workouts:
@@ -775,6 +780,15 @@ CALM: List[str] = [
     "he cut himself shaving and it bled a little, can he still come?",
     "my knee is not responding well to physio",
     "I felt lightheaded when I stood up but it passed after a minute, fine now",
+    # near the wordings of issue 12's round 8 (calm look-alikes)
+    "my grandfather died of a heart attack, is needling near the chest safe?",
+    "I thought I was having a heart attack once but it was just heartburn",
+    "we were laughing so hard at the show I couldn't breathe, anyway do you do evening sessions?",
+    "I get short of breath on the stairs, always have, is there an elevator?",
+    "the physio said I'm going to die of bad posture lol",
+    "almost fainted watching a video of needling, does it hurt?",
+    "my wife had chest pain last week, turned out to be heartburn, can she book?",
+    "I had chest pain last week, can I still book?",
 ]
 
 
@@ -867,6 +881,8 @@ def detect(text: str, intent: str) -> str:
         "I nearly died of boredom in the waiting room",
         "what's the diff between deep breathing and needling lol",
         "I've never had it. What's the process like once I'm in the room?",
+        "I read that people get collapsed lungs from this, how common is that?",
+        "I feel drained after my session. Is fatigue a normal side effect?",
     ],
 )
 def test_a_calm_message_the_classifier_took_for_an_emergency_is_handed_off(text: str) -> None:
