@@ -91,6 +91,11 @@ def test_no_page_question_of_the_training_data_is_off_page(off_page: List[re.Pat
         "do i need to undress for it",
         "when might it not be appropriate?",
         "does dry needling relieve pain?",
+        "is needling okay for someone with a heart condition?",
+        "can you even needle the jaw?",
+        "do you offer anything for tennis elbow?",
+        "will I pass out when the needle goes in?",
+        "does IMS affect blood pressure?",
     ],
 )
 def test_questions_the_page_does_not_answer_are_off_page(
