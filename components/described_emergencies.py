@@ -31,7 +31,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.language_detector import OTHER_LANGUAGE
-from components.minilm_featurizer import MiniLMFeaturizer, shared_encoder
+from components.minilm_featurizer import MiniLMFeaturizer, sentence_vectors, shared_encoder
 from components.parse_output import DESCRIBED_OUTPUT, set_intent
 from core.red_flags import EMERGENCY, SELF_HARM, calm_reading, find_red_flag
 
@@ -161,10 +161,7 @@ class DescribedEmergencyDetector(GraphComponent):
         """Encode and keep every example with its kind."""
         texts, kinds = self._examples(training_data)
         if texts:
-            encoder = shared_encoder()
-            self.examples = np.vstack(
-                [encoder.encode(texts[i : i + 64])[3] for i in range(0, len(texts), 64)]
-            ).astype(np.float32)
+            self.examples = sentence_vectors(texts)
             self.kinds = np.asarray(kinds)
         self.persist()
         return self._resource

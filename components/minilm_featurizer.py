@@ -136,6 +136,14 @@ def shared_encoder() -> SentenceEncoder:
     )
 
 
+def sentence_vectors(texts: List[str], batch_size: int = 64) -> np.ndarray:
+    """The shared encoder's sentence vectors of `texts`, encoded `batch_size` at a time."""
+    encoder = shared_encoder()
+    return np.vstack(
+        [encoder.encode(texts[i : i + batch_size])[3] for i in range(0, len(texts), batch_size)]
+    ).astype(np.float32)
+
+
 def pool_per_token(
     hidden: np.ndarray,
     mask: np.ndarray,

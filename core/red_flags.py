@@ -419,14 +419,12 @@ CALM_EMERGENCY_WORD = re.compile(
     r"\bemergency (?:number|line|phone|contact|appointments?|appts?|booking|slots?|visits?|fees?|charges?|"
     r"costs?|polic(?:y|ies)|cancellations?|hours|plans?|kits?|procedures?|protocols?|training|treatments?)\b"
 )
-# a symptom asked about as a risk, without naming one ("is tiredness a common side effect?")
-RISK_QUESTION = re.compile(
+# a risk asked about without naming a symptom ("is tiredness a common side effect?"), or
+# read or heard about ("read online that people get collapsed lungs, has that ever happened?")
+RISK_ASKED = re.compile(
     r"\b(?:is|are|was|were) (?:[\w']+ ){0,3}(?:an? |one of the )?(?:common |possible |normal |known |usual |rare |typical )?"
     r"(?:side[- ]?effects?|risks?|complications?|reactions? to (?:the )?(?:needl\w*|treatment|ims))\b"
-)
-# a risk read or heard about ("read online that people get collapsed lungs, has that ever happened?")
-RISK_TALK = re.compile(
-    r"\b(?:read|heard|seen|saw) (?:online |on \w+ |somewhere |about |that |a (?:story|post|article) )"
+    r"|\b(?:read|heard|seen|saw) (?:online |on \w+ |somewhere |about |that |a (?:story|post|article) )"
     r"|\b(?:has|did|does) (?:that|this|it) ever happen(?:ed)?\b|\bhow (?:common|rare|often|likely)\b"
 )
 # idioms with scary words ("dying to try it", "died of boredom")
@@ -450,7 +448,7 @@ def calm_reading(text: str) -> Optional[str]:
         for pattern in patterns:
             if any(not _counts(lowered, match, kind) for match in pattern.finditer(lowered)):
                 return "denied or asked about"
-    if RISK_QUESTION.search(lowered) or RISK_TALK.search(lowered):
+    if RISK_ASKED.search(lowered):
         return "denied or asked about"
     if CALM_EMERGENCY_WORD.search(lowered):
         return "the clinic's services"

@@ -5,15 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import re
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
-import numpy as np
 import pytest
 import yaml
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bench.devset import DATA, RESULTS, SMALL_TALK
 from components.described_emergencies import DescribedEmergencyDetector
-from components.minilm_featurizer import shared_encoder
+from components.minilm_featurizer import sentence_vectors
 from retrain.text import near_duplicate
 from retrain.trainingdata import nlu_training_data
 from tests.conftest import PROJECT
@@ -29,13 +29,13 @@ LABELS = {
 def training_texts() -> List[str]:
     """Every NLU training example of data/, the described emergencies' lookup tables too."""
     data = nlu_training_data(PROJECT / "data")
-    return [m.get("text") for m in data.intent_examples] + described_texts()
+    return [m.get("text") for m in data.intent_examples] + described_texts(data)
 
 
-def described_texts() -> List[str]:
+def described_texts(data: Optional[TrainingData] = None) -> List[str]:
     """The examples of the DescribedEmergencyDetector's lookup tables (data/emergency.yml)."""
     names = DescribedEmergencyDetector.get_default_config()["lookups"]
-    tables = nlu_training_data(PROJECT / "data").lookup_tables
+    tables = (data or nlu_training_data(PROJECT / "data")).lookup_tables
     return [e for table in tables if table["name"] in names for e in table["elements"]]
 
 
@@ -66,14 +66,9 @@ def test_development_sets_are_not_training_data() -> None:
 def test_described_emergencies_are_not_near_development_messages() -> None:
     """The described emergencies were written apart: none is nearer a development message
     than 0.75 in the sentence encoder (writers of both imagine patients alike)."""
-    encoder = shared_encoder()
-
-    def encode(texts: List[str]) -> np.ndarray:
-        return np.vstack([encoder.encode(texts[i : i + 64])[3] for i in range(0, len(texts), 64)])
-
     described = described_texts()
     development = [text for _, text in development_texts()]
-    nearest = (encode(described) @ encode(development).T).max(axis=1)
+    nearest = (sentence_vectors(described) @ sentence_vectors(development).T).max(axis=1)
     assert len(described) > 500
     assert not [t for t, s in zip(described, nearest, strict=True) if s >= 0.75]
 
