@@ -159,10 +159,13 @@ def load_singles(name: str) -> Dict[str, List[Turn]]:
 
 
 def load_conversations() -> List[Dict[str, Any]]:
-    """The conversations: {id, kind, turns: [Turn]}."""
+    """The conversations: {id, kind, split, turns: [Turn]} (split "validation" unless marked)."""
     data = yaml.safe_load((DATA / "conversations.yml").read_text(encoding="utf-8"))
     return [
-        {"id": c["id"], "kind": c["kind"], "turns": [Turn(t["user"], list(t["expect"])) for t in c["turns"]]}
+        {
+            "id": c["id"], "kind": c["kind"], "split": c.get("split", "validation"),
+            "turns": [Turn(t["user"], list(t["expect"])) for t in c["turns"]],
+        }
         for c in data["conversations"]
     ]
 
@@ -286,7 +289,8 @@ async def run_all(assistant: Assistant) -> Dict[str, Any]:
         sender = assistant.new_conversation()
         for turn in conversation["turns"]:
             await assistant.say(sender, turn)
-    results["conversations"] = conversations_report(conversations)
+    for split, name in (("validation", "conversations"), ("test", "conversations_test")):
+        results[name] = conversations_report([c for c in conversations if c["split"] == split])
     return results
 
 
@@ -294,7 +298,8 @@ def targets_met(results: Dict[str, Any]) -> Dict[str, bool]:
     """Each target of issue 12, on the test split, the personas and the conversations."""
     real = results["real_test"]
     personas = [report for name, report in results.items() if name.startswith("personas")]
-    everything = [results["real_test"], *personas, results["conversations"]]
+    conversations = [report for name, report in results.items() if name.startswith("conversations")]
+    everything = [results["real_test"], *personas, *conversations]
     return {
         f"real test: right FAQ answers >= {TARGETS['faq_right']:.0%}": (
             real["faq_right"] >= TARGETS["faq_right"]
@@ -303,8 +308,8 @@ def targets_met(results: Dict[str, Any]) -> Dict[str, bool]:
         f"wrong answers <= {TARGETS['wrong_answers_max']:.0%} (each set)": all(
             r["wrong_answers"] <= TARGETS["wrong_answers_max"] for r in everything
         ),
-        f"conversation turns right >= {TARGETS['turns_right']:.0%}": (
-            results["conversations"]["turns_right"] >= TARGETS["turns_right"]
+        f"conversation turns right >= {TARGETS['turns_right']:.0%} (each set)": all(
+            r["turns_right"] >= TARGETS["turns_right"] for r in conversations
         ),
         "every emergency gets 911": all(r["emergencies_missed"] == 0 for r in everything),
         "no false 911": all(r["false_911"] == 0 for r in everything),
@@ -323,12 +328,13 @@ def summary(results: Dict[str, Any], met: Dict[str, bool]) -> str:
             f"{r['wrong_answers']:7.1%} {r['emergencies_missed']:>4d} of {r['emergencies']:<3d} "
             f"{r['false_911']:9d}"
         )
-    conv = results["conversations"]
-    lines.append(
-        f"conversations: {conv['turns_right']:.1%} of {conv['turns']} turns right, "
-        f"{conv['conversations_right']:.1%} of {conv['conversations']} conversations right"
-    )
-    lines += [f"  {kind:12s} {value:6.1%}" for kind, value in conv["turns_right_by_kind"].items()]
+    for name in ("conversations", "conversations_test"):
+        conv = results[name]
+        lines.append(
+            f"{name}: {conv['turns_right']:.1%} of {conv['turns']} turns right, "
+            f"{conv['conversations_right']:.1%} of {conv['conversations']} conversations right"
+        )
+        lines += [f"  {kind:12s} {value:6.1%}" for kind, value in conv["turns_right_by_kind"].items()]
     lines.append("Targets:")
     lines += [f"  {'met    ' if ok else 'NOT MET'} {name}" for name, ok in met.items()]
     return "\n".join(lines)
