@@ -47,6 +47,7 @@ REPLY_OUTCOMES = {
     "utter_self_harm": "self_harm",
     "utter_other_language": "language",
     "utter_greet": "greet",
+    "utter_hello": "greet",
     "utter_you_are_welcome": "thank",
     "utter_goodbye": "goodbye",
     "utter_ask_question": "affirm",

@@ -25,6 +25,8 @@ looks further where a whole-message reading falls short:
   about before (or the reverse) is that question asked the other way round.
 * **Did you mean**: a message still not understood, but near two or three page answers,
   carries them as `suggestions` (the hand-off shows them as buttons, with the phone).
+* **Courtesies said together** ("thx so much, have a good one", "hello, what is IMS?",
+  core/small_talk.py): each gets its reply, as parts of `multi_question`.
 
 The conversation comes from Rasa's tracker: Rasa's default recipe gives a component whose
 `process` takes a `tracker` argument the conversation so far (without this message).
@@ -57,11 +59,13 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from components.minilm_featurizer import MiniLMFeaturizer, shared_encoder
 from components.parse_output import set_intent
+from core.small_talk import courtesies, leading_greeting
 
 MULTI_QUESTION = "multi_question"
 FALLBACK = "nlu_fallback"
 RETRIEVAL_INTENT = "faq"
 HANDOFF = "handoff"
+GREET = "greet"
 # parse output keys read by the actions (actions/answers.py, actions/handoff.py)
 PARTS_OUTPUT = "question_parts"
 SUGGESTIONS_OUTPUT = "suggestions"
@@ -89,7 +93,8 @@ ELABORATE = re.compile(
     r"more (?:info|details|please)|explain|explain (?:that|it|more|please)|"
     r"(?:can|could) you explain(?: that| it| more)?|what do you mean|meaning|"
     r"(?:say|put) (?:that|it) (?:again|another way|differently|simpler)|in simpler (?:words|terms)|"
-    r"simpler|i don'?t (?:get|understand)(?: it| that)?|huh|go on|and\??)\s*[?!.]*$",
+    r"simpler|i don'?t (?:get|understand)(?: it| that)?|huh|go on|and\??)"
+    r"(?:\s+(?:tho|though|then|exactly|again|lol|please|pls))*\s*[?!.]*$",
     re.I,
 )
 # "what about after?", "and before?": the previous question, the other way round
@@ -232,7 +237,7 @@ def answered_key(event: UserUttered) -> Optional[str]:
     parse = event.parse_data or {}
     name = (parse.get(INTENT) or {}).get(INTENT_NAME_KEY)
     if name == MULTI_QUESTION:
-        keys = [p for p in parse.get(PARTS_OUTPUT) or [] if p != HANDOFF]
+        keys = [p for p in parse.get(PARTS_OUTPUT) or [] if p.startswith(f"{RETRIEVAL_INTENT}/")]
         return keys[-1] if keys else None
     if name != RETRIEVAL_INTENT:
         return None
@@ -457,6 +462,29 @@ class TurnResolver(GraphComponent):
 
     def _resolve(self, message: Message, tracker: Optional[DialogueStateTracker]) -> None:
         text = message.get(TEXT) or ""
+        said = courtesies(text)
+        if len(said) >= 2:
+            self._set_parts(message, said)
+            self._note(message, "courtesies", said)
+            return
+        self._resolve_question(message, text, tracker)
+        if leading_greeting(text)[0]:
+            self._greet_back(message)
+
+    def _greet_back(self, message: Message) -> None:
+        """A greeting before a page question: a hello, then the answer(s)."""
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if intent == RETRIEVAL_INTENT:
+            selected = (message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(RETRIEVAL_INTENT) or {}
+            key = (selected.get("response") or {}).get(INTENT_RESPONSE_KEY)
+            if key:
+                self._set_parts(message, [GREET, key])
+        elif intent == MULTI_QUESTION:
+            self._set_parts(message, [GREET, *(message.get(PARTS_OUTPUT) or [])])
+
+    def _resolve_question(
+        self, message: Message, text: str, tracker: Optional[DialogueStateTracker]
+    ) -> None:
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if not text or intent not in (RETRIEVAL_INTENT, FALLBACK, "out_of_scope", MULTI_QUESTION):
             return
@@ -542,7 +570,8 @@ class TurnResolver(GraphComponent):
         return True
 
     def _set_parts(self, message: Message, outcomes: List[str]) -> None:
-        """Intent `multi_question`: answer each page question, hand off the rest (once)."""
+        """Intent `multi_question`: answer each page question (and courtesy), hand off the
+        rest (once)."""
         kept: List[str] = []
         for outcome in outcomes:
             if outcome not in kept:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List
 
 import pytest
 from rasa_sdk import Tracker
@@ -181,7 +182,8 @@ def test_a_helpful_rating_gets_thanks_and_an_unhelpful_one_the_phone(clinic_env:
 
 
 def test_answer_parts_answers_each_and_hands_off_the_rest(clinic_env: None) -> None:
-    """Several questions: each page answer in order, then one hand-off for the rest."""
+    """Several questions: each page answer in order, one hand-off for the rest, then "anything
+    else?" (with the rating buttons)."""
     latest = {
         "text": "what is it? is it safe?",
         "intent": {"name": "multi_question"},
@@ -191,9 +193,31 @@ def test_answer_parts_answers_each_and_hands_off_the_rest(clinic_env: None) -> N
     dispatcher = CollectingDispatcher()
     ActionAnswerParts().run(dispatcher, tracker, {})
     assert [m["response"] for m in dispatcher.messages] == [
-        "utter_faq/what_is_dry_needling", "utter_handoff_rest",
+        "utter_faq/what_is_dry_needling", "utter_handoff_rest", "utter_anything_else",
     ]
     assert dispatcher.messages[1]["buttons"][0]["payload"] == "tel:+17805550100"
+
+
+@pytest.mark.parametrize(
+    ("parts", "replies"),
+    [
+        (["faq/what_is_trigger_point", "faq/trigger_point_causes"],
+         ["utter_faq/what_is_trigger_point", "utter_faq/trigger_point_causes", "utter_anything_else"]),
+        (["greet", "faq/how_it_works"], ["utter_hello", "utter_faq/how_it_works", "utter_anything_else"]),
+        (["thank", "goodbye"], ["utter_you_are_welcome", "utter_goodbye"]),
+        (["deny", "thank"], ["utter_you_are_welcome", "utter_goodbye"]),
+        (["thank", "goodbye", "deny"], ["utter_you_are_welcome", "utter_goodbye"]),
+    ],
+)
+def test_answer_parts_say_each_courtesy_back(
+    clinic_env: None, parts: List[str], replies: List[str]
+) -> None:
+    """"hello, what ...?" gets a hello before the answer; "thanks, bye" a welcome and a goodbye."""
+    latest = {"text": "...", "intent": {"name": "multi_question"}, "question_parts": parts}
+    tracker = Tracker("patient", {}, latest, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    ActionAnswerParts().run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == replies
 
 
 def test_typed_entities_cannot_change_the_phone_number(clinic_env: None) -> None:

@@ -149,6 +149,18 @@ CONVERSATIONS = {
         ("how does dry needling work?", ["faq/how_it_works"]),
         ("no thanks", ["deny"]),
     ],
+    "a greeting before a question, thanks and goodbye in one message": [
+        ("hello, what does the needle do to the muscle", ["greet", "faq/how_it_works"]),
+        ("thx so much, have a good one", ["thank", "goodbye"]),
+    ],
+    "no more questions, and thanks": [
+        ("what is a trigger point", ["faq/what_is_trigger_point"]),
+        ("no more questions, thank you kindly", ["deny", "thank"]),
+    ],
+    "follow-up: 'why tho' repeats the answer": [
+        ("can I go running after dry needling?", ["faq/exercise_after"]),
+        ("why tho", ["faq/exercise_after"]),
+    ],
 }
 
 

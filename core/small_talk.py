@@ -1,0 +1,56 @@
+"""Courtesies said together: "thx so much, have a good one", "hello, what is IMS?".
+
+A message made only of courtesies of two kinds gets a reply to each (welcome, then
+goodbye), and a greeting before a page question gets a hello before the answer. Plain
+words only: anything else in a message leaves it to the classifiers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List, Tuple
+
+# Each courtesy, as the small-talk intent whose reply answers it.
+COURTESIES = {
+    "greet": (
+        r"(?:hi+|hello+|hey+|hiya|howdy|greetings|good (?:morning|afternoon|evening|day))"
+        r"(?: there| again| everyone| all)?"
+    ),
+    "thank": (
+        r"(?:ok(?:ay)? |oh )?(?:thanks|thank you|thank u|thanx|thx|ty|tysm|cheers|much appreciated|"
+        r"appreciate it)(?: so much| very much| kindly| a lot| again| for (?:the|your) help)?"
+    ),
+    "goodbye": (
+        r"(?:ok(?:ay)? )?(?:bye+|bye bye|goodbye|good bye|see (?:ya|you)|cya|take care|later|"
+        r"have a (?:good|nice|great|lovely) (?:one|day|night|evening|weekend))"
+    ),
+    "deny": r"no more questions|that'?s all|that'?s it|nothing else|no thanks|nope",
+}
+_CLAUSE = re.compile(
+    "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in COURTESIES.items()), re.I
+)
+_SEPARATOR = re.compile(r"\s*(?:[,.!;:?]+|\band\b)\s*|\s+(?=\b(?:bye|have a|take care)\b)", re.I)
+_LEADING_GREETING = re.compile(rf"^\s*(?:{COURTESIES['greet']})\b\s*[,.!?:;-]*\s*", re.I)
+
+
+def courtesies(text: str) -> List[str]:
+    """The courtesies of a message made of nothing else, in order ([] otherwise)."""
+    kinds: List[str] = []
+    for clause in _SEPARATOR.split(text.strip()):
+        if not clause:
+            continue
+        found = _CLAUSE.fullmatch(clause)
+        if not found:
+            return []
+        kind = found.lastgroup or ""
+        if kind not in kinds:
+            kinds.append(kind)
+    return kinds
+
+
+def leading_greeting(text: str) -> Tuple[bool, str]:
+    """Whether a message opens with a greeting, and the rest of it ("hello, what is IMS?")."""
+    found = _LEADING_GREETING.match(text)
+    if not found:
+        return False, text
+    return True, text[found.end():]
