@@ -17,15 +17,27 @@ COURTESIES = {
         r"(?: there| again| everyone| all)?"
     ),
     "thank": (
-        r"(?:ok(?:ay)? |oh )?(?:thanks|thank you|thank u|thanx|thx|ty|tysm|cheers|much appreciated|"
-        r"appreciate it)(?: so much| very much| kindly| a lot| again| for (?:the|your) help)?"
+        r"(?:(?:ok(?:ay)?|oh|awesome|great|cool|perfect|lovely|brilliant|nice) )?"
+        r"(?:thanks|thank you|thank u|thanx|thx|ty|tysm|cheers|much appreciated|appreciate it)"
+        r"(?: so much| very much| kindly| a lot| again| for (?:the|your) help)?(?: dear| mate| guys)?"
     ),
     "goodbye": (
         r"(?:ok(?:ay)? )?(?:bye+|bye bye|goodbye|good bye|see (?:ya|you)|cya|take care|later|"
         r"have a (?:good|nice|great|lovely) (?:one|day|night|evening|weekend))"
     ),
-    "deny": r"no more questions|that'?s all|that'?s it|nothing else|no thanks|nope",
+    "deny": (
+        r"(?:no |nope |nah )?(?:no more questions|that'?s all|that'?s it|that'?s everything|"
+        r"nothing else|no thanks)|nope|nah"
+    ),
 }
+# Acknowledgements said with courtesies ("awesome", "that's very kind of you"): no reply of
+# their own.
+ACKNOWLEDGEMENTS = re.compile(
+    r"(?:ok(?:ay)?|awesome|great|cool|perfect|lovely|brilliant|nice|got it|that helps|"
+    r"(?:that'?s|that was|you'?re|you have been) (?:very |so |really )?(?:kind|helpful|clear)"
+    r"(?: of you)?|very (?:kind|helpful)(?: of you)?)",
+    re.I,
+)
 _CLAUSE = re.compile(
     "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in COURTESIES.items()), re.I
 )
@@ -34,18 +46,26 @@ _LEADING_GREETING = re.compile(rf"^\s*(?:{COURTESIES['greet']})\b\s*[,.!?:;-]*\s
 
 
 def courtesies(text: str) -> List[str]:
-    """The courtesies of a message made of nothing else, in order ([] otherwise)."""
+    """The courtesies of a message made of nothing else, in order ([] otherwise).
+
+    Two or more kinds ("thanks, bye"), or one with an acknowledgement ("thank you dear,
+    that's very kind of you"); a lone courtesy is left to the classifiers.
+    """
     kinds: List[str] = []
+    acknowledged = False
     for clause in _SEPARATOR.split(text.strip()):
         if not clause:
             continue
         found = _CLAUSE.fullmatch(clause)
         if not found:
-            return []
+            if not ACKNOWLEDGEMENTS.fullmatch(clause):
+                return []
+            acknowledged = True
+            continue
         kind = found.lastgroup or ""
         if kind not in kinds:
             kinds.append(kind)
-    return kinds
+    return kinds if len(kinds) >= 2 or (kinds and acknowledged) else []
 
 
 def leading_greeting(text: str) -> Tuple[bool, str]:

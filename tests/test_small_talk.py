@@ -16,13 +16,19 @@ from core.small_talk import courtesies, leading_greeting
         ("ok thank u, bye", ["thank", "goodbye"]),
         ("thank you and goodbye", ["thank", "goodbye"]),
         ("no more questions, thank you kindly", ["deny", "thank"]),
-        ("Thanks!", ["thank"]),
-        ("hello", ["greet"]),
-        ("hi there", ["greet"]),
+        ("no that's everything, thanks, bye", ["deny", "thank", "goodbye"]),
+        ("awesome thanks, bye!", ["thank", "goodbye"]),
+        ("Thank you dear, that's very kind of you.", ["thank"]),
+        ("hi there, thanks", ["greet", "thank"]),
     ],
 )
 def test_a_message_of_courtesies_only(text: str, said: List[str]) -> None:
     assert courtesies(text) == said
+
+
+@pytest.mark.parametrize("text", ["Thanks!", "hello", "hi there", "ok", "nope"])
+def test_a_lone_courtesy_is_left_to_the_classifiers(text: str) -> None:
+    assert courtesies(text) == []
 
 
 @pytest.mark.parametrize(
