@@ -76,15 +76,19 @@ OFF_PAGE_FILE = "off_page.json"
 ANSWER_WORDS_FILE = "answer_words.json"
 
 QUESTION_WORDS = (
-    r"what|whats|what's|wat|wut|how|hows|how's|why|when|where|who|which|can|could|cn|is|are|"
+    r"what|whats|what's|wat|wut|how|hows|how's|why|when|where|who|which|can|could|cn|is|are|am|"
     r"does|do|did|should|will|would|may|any|anything|tell me|explain|describe|define|"
     r"difference|diff|pls|please"
 )
-QUESTION_START = re.compile(rf"^(?:and |also |so |but |ok |okay |plus )*(?:{QUESTION_WORDS})\b", re.I)
+QUESTION_START = re.compile(
+    rf"^(?:and |also |so |but |ok |okay |plus )*(?:roughly |basically |just |quickly |actually |"
+    rf"really |honestly )?(?:{QUESTION_WORDS})\b",
+    re.I,
+)
 SENTENCE_END = re.compile(r"(?<=[?!.])\s+|\s*[;\n]\s*")
 # "... and what causes them", "..., also can I ...": a second question inside a sentence
 JOINED_QUESTION = re.compile(
-    rf"(?:,\s*|\s+)(?:and|n|also|plus|as well as|&)\s+(?=(?:also\s+)?(?:{QUESTION_WORDS})\b)", re.I
+    rf"(?:,\s*|\s+)(?:and|n|also|plus|as well as|&|\+)\s+(?=(?:also\s+)?(?:{QUESTION_WORDS})\b)", re.I
 )
 # Asking for more of the last answer
 ELABORATE = re.compile(
@@ -105,10 +109,19 @@ CONTRAST = re.compile(
 )
 # "it", "them", and "yours" ("how does yours work then", after acupuncture was compared)
 PRONOUN = re.compile(r"\b(?:it|them|they|yours)\b", re.I)
+# "what even is it", "could you tell me what that actually is": asking what the subject is
+WHAT_IS_IT = re.compile(
+    r"\bwhat(?:'s|s)?(?: (?:even|exactly|actually|really))?(?: (?:is|are))? (?:it|that|this|they)"
+    r"(?: (?:(?:even|exactly|actually|really) )?(?:is|are))?(?: (?:exactly|even|actually|really|anyway))?"
+    r"\s*[?!.]*\s*$",
+    re.I,
+)
 TRIGGER_POINT_WORDS = re.compile(r"\b(?:knots?|trigger ?points?|nodules?|tp|trp|mtrp)s?\b", re.I)
 NEEDLING_WORDS = re.compile(r"\b(?:needl\w*|ims|intramuscular|acupunct\w*)\b", re.I)
 # what a page answer is about, for reading "it" and "them" after it
 TRIGGER_POINT_ANSWERS = ("faq/what_is_trigger_point", "faq/trigger_point_causes")
+# the answer that says what each subject is ("... what even is it")
+DEFINITIONS = {"trigger points": "faq/what_is_trigger_point", "dry needling": "faq/what_is_dry_needling"}
 # "even stress?", "like massage?", "and sitting all day at work?": the lead-in of a follow-up
 # that names something, with no question of its own (not "can I ...", "is it ...")
 NAMING_FOLLOW_UP = re.compile(
@@ -463,7 +476,7 @@ class TurnResolver(GraphComponent):
     def _resolve(self, message: Message, tracker: Optional[DialogueStateTracker]) -> None:
         text = message.get(TEXT) or ""
         said = courtesies(text)
-        if len(said) >= 2:
+        if said:
             self._set_parts(message, said)
             self._note(message, "courtesies", said)
             return
@@ -531,6 +544,8 @@ class TurnResolver(GraphComponent):
             return
         if self._near_copy(message) or self._named_in_answer(message, text, tracker):
             return
+        if self._own_subject(message, text):
+            return
         if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != FALLBACK:
             return
         if self._follow_up(message, text, tracker):
@@ -594,7 +609,7 @@ class TurnResolver(GraphComponent):
             return False
         words = len(text.split())
         if words <= int(self.config["pronoun_max_words"]):
-            self._pronoun_reading(message, text, previous, last_answer)
+            self._pronoun_reading(message, text, conversation_topic(last_answer, previous.text))
             if answered_as_follow_up(message):
                 return True
         if words > int(self.config["followup_max_words"]):
@@ -629,13 +644,22 @@ class TurnResolver(GraphComponent):
         self._note(message, "named in the answer", [last_answer])
         return True
 
-    def _pronoun_reading(
-        self, message: Message, text: str, previous: UserUttered, last_answer: Optional[str]
-    ) -> Optional[Match]:
-        """Answer a short message whose "it", "them" or "yours" is what the conversation is
-        about, read with that subject in its place, if that reading is confident. Returns
-        the reading's match (None without a pronoun or a subject)."""
-        topic = conversation_topic(last_answer, previous.text or "")
+    def _own_subject(self, message: Message, text: str) -> bool:
+        """Answer "this knot is killing me, what even is it" and "...something called IMS.
+        Could you tell me what that actually is?" with what the message's subject is."""
+        found = WHAT_IS_IT.search(text)
+        topic = conversation_topic(None, text[: found.start()]) if found else None
+        key = DEFINITIONS.get(topic or "")
+        if key is None or key not in self.answer_words:
+            return False
+        set_answer(message, key, float(self.config["threshold"]))
+        self._note(message, "own subject", [found.group(0) if found else ""])
+        return True
+
+    def _pronoun_reading(self, message: Message, text: str, topic: Optional[str]) -> Optional[Match]:
+        """Answer a short message whose "it", "them" or "yours" is `topic`, what the
+        conversation is about, read with that subject in its place, if that reading is
+        confident. Returns the reading's match (None without a pronoun or a subject)."""
         if not topic or not PRONOUN.search(text):
             return None
         read = PRONOUN.sub(topic, text)
@@ -657,7 +681,7 @@ class TurnResolver(GraphComponent):
         last_answer = answered_key(previous)
         if not last_answer or len(text.split()) > int(self.config["followup_max_words"]):
             return
-        match = self._pronoun_reading(message, text, previous, last_answer)
+        match = self._pronoun_reading(message, text, conversation_topic(last_answer, previous.text))
         unclear = match is not None and match.handoff_similarity > match.similarity
         if unclear and not answered_as_follow_up(message):
             set_intent(message, FALLBACK, 0.0)

@@ -157,6 +157,15 @@ CONVERSATIONS = {
         ("what is a trigger point", ["faq/what_is_trigger_point"]),
         ("no more questions, thank you kindly", ["deny", "thank"]),
     ],
+    "'what even is it' after naming a knot, or IMS": [
+        ("ugh this knot in my calf is driving me nuts, what even is it", ["faq/what_is_trigger_point"]),
+        ("My physio mentioned something called IMS for my shoulder. What is that exactly?",
+         ["faq/what_is_dry_needling"]),
+    ],
+    "an activity asked about as a bad idea after needling": [
+        ("had IMS this morning, is my soccer game tonight a bad idea?", ["faq/exercise_after"]),
+    ],
+    "near miss: which is better": [("which is better for a stiff neck, IMS or massage?", ["handoff"])],
     "follow-up: 'why tho' repeats the answer": [
         ("can I go running after dry needling?", ["faq/exercise_after"]),
         ("why tho", ["faq/exercise_after"]),

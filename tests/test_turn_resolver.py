@@ -10,6 +10,7 @@ import pytest
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.turn_resolver import (
+    WHAT_IS_IT,
     Match,
     answer_stems,
     contrast,
@@ -96,6 +97,9 @@ def test_no_page_question_of_the_training_data_is_off_page(off_page: List[re.Pat
         "do you offer anything for tennis elbow?",
         "will I pass out when the needle goes in?",
         "does IMS affect blood pressure?",
+        "which one is better, IMS or massage?",
+        "is needling better than stretching",
+        "is needling a no-go for me",
     ],
 )
 def test_questions_the_page_does_not_answer_are_off_page(
@@ -120,6 +124,8 @@ def test_questions_the_page_does_not_answer_are_off_page(
         "what do they do in dry needling",
         "I developed knots from sitting all day, what causes them?",
         "how does dry needling relieve pain?",
+        "had IMS this morning, is my run tonight a bad idea?",
+        "just got needled, is soccer practice a no-go today",
     ],
 )
 def test_page_questions_are_not_off_page(off_page: List[re.Pattern], text: str) -> None:
@@ -130,6 +136,25 @@ def test_question_parts_split_sentences_and_joined_questions() -> None:
     assert question_parts("what is IMS? and what causes knots") == ["what is IMS?", "and what causes knots"]
     assert question_parts("I run marathons. Why do knots form?") == ["Why do knots form?"]
     assert question_parts("tell me about needling") == ["tell me about needling"]
+    assert question_parts("what is IMS for + am i ok to lift after") == [
+        "what is IMS for", "am i ok to lift after"]
+    assert question_parts("is it part of rehab? also roughly how many visits") == [
+        "is it part of rehab?", "also roughly how many visits"]
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("ugh this knot is driving me nuts, what even is it", True),
+        ("My physio mentioned IMS. Could you tell me what that actually is?", True),
+        ("so what is it exactly?", True),
+        ("what is it like?", False),
+        ("what is it used for", False),
+        ("what does it do", False),
+    ],
+)
+def test_what_is_it_asks_what_the_subject_is(text: str, asks: bool) -> None:
+    assert bool(WHAT_IS_IT.search(text)) is asks
 
 
 def test_a_part_needs_a_margin_over_the_next_page_answer() -> None:
