@@ -113,7 +113,7 @@ PRONOUN = re.compile(r"\b(?:it|them|they|yours)\b", re.I)
 WHAT_IS_IT = re.compile(
     r"\bwhat(?:'s|s)?(?: (?:even|exactly|actually|really))?(?: (?:is|are))? (?:it|that|this|they)"
     r"(?: (?:(?:even|exactly|actually|really) )?(?:is|are))?(?: (?:exactly|even|actually|really|anyway))?"
-    r"\s*[?!.]*\s*$",
+    r"(?:,? in (?:plain|simple) (?:words|terms|english))?\s*[?!.]*\s*$",
     re.I,
 )
 TRIGGER_POINT_WORDS = re.compile(r"\b(?:knots?|trigger ?points?|nodules?|tp|trp|mtrp)s?\b", re.I)
@@ -607,6 +607,8 @@ class TurnResolver(GraphComponent):
                 self._note(message, "elaborate", [last_answer])
                 return True
             return False
+        if WHAT_IS_IT.search(text) and self._define(message, conversation_topic(last_answer, previous.text)):
+            return True
         words = len(text.split())
         if words <= int(self.config["pronoun_max_words"]):
             self._pronoun_reading(message, text, conversation_topic(last_answer, previous.text))
@@ -648,12 +650,15 @@ class TurnResolver(GraphComponent):
         """Answer "this knot is killing me, what even is it" and "...something called IMS.
         Could you tell me what that actually is?" with what the message's subject is."""
         found = WHAT_IS_IT.search(text)
-        topic = conversation_topic(None, text[: found.start()]) if found else None
+        return bool(found) and self._define(message, conversation_topic(None, text[: found.start()]))
+
+    def _define(self, message: Message, topic: Optional[str]) -> bool:
+        """Give `message` the answer that says what `topic` is, if there is one."""
         key = DEFINITIONS.get(topic or "")
         if key is None or key not in self.answer_words:
             return False
         set_answer(message, key, float(self.config["threshold"]))
-        self._note(message, "own subject", [found.group(0) if found else ""])
+        self._note(message, "what it is", [topic or ""])
         return True
 
     def _pronoun_reading(self, message: Message, text: str, topic: Optional[str]) -> Optional[Match]:

@@ -162,6 +162,10 @@ CONVERSATIONS = {
         ("My physio mentioned something called IMS for my shoulder. What is that exactly?",
          ["faq/what_is_dry_needling"]),
     ],
+    "follow-up: 'what is it' is the conversation's subject": [
+        ("isn't IMS just acupuncture?", ["faq/vs_acupuncture"]),
+        ("ok so what is it then, in simple terms", ["faq/what_is_dry_needling"]),
+    ],
     "an activity asked about as a bad idea after needling": [
         ("had IMS this morning, is my soccer game tonight a bad idea?", ["faq/exercise_after"]),
     ],

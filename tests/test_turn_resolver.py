@@ -148,6 +148,7 @@ def test_question_parts_split_sentences_and_joined_questions() -> None:
         ("ugh this knot is driving me nuts, what even is it", True),
         ("My physio mentioned IMS. Could you tell me what that actually is?", True),
         ("so what is it exactly?", True),
+        ("then what is it exactly, in plain words", True),
         ("what is it like?", False),
         ("what is it used for", False),
         ("what does it do", False),
