@@ -25,6 +25,8 @@ looks further where a whole-message reading falls short:
   about before (or the reverse) is that question asked the other way round.
 * **Did you mean**: a message still not understood, but near two or three page answers,
   carries them as `suggestions` (the hand-off shows them as buttons, with the phone).
+* **"What is it?"** with its subject named before, in the message ("this knot is killing
+  me, what even is it") or in the conversation: the answer that says what that is.
 * **Courtesies said together** ("thx so much, have a good one", "hello, what is IMS?",
   core/small_talk.py): each gets its reply, as parts of `multi_question`.
 
