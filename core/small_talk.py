@@ -1,8 +1,9 @@
 """Courtesies said together: "thx so much, have a good one", "hello, what is IMS?".
 
-A message made only of courtesies of two kinds gets a reply to each (welcome, then
-goodbye), and a greeting before a page question gets a hello before the answer. Plain
-words only: anything else in a message leaves it to the classifiers.
+A message made only of courtesies (two kinds, or one with an acknowledgement such as
+"that's very kind of you") gets a reply to each (welcome, then goodbye), and a greeting
+before a page question gets a hello before the answer. Plain words only: anything else in
+a message leaves it to the classifiers.
 """
 
 from __future__ import annotations
