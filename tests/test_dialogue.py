@@ -153,6 +153,10 @@ CONVERSATIONS = {
         ("hello, what does the needle do to the muscle", ["greet", "faq/how_it_works"]),
         ("thx so much, have a good one", ["thank", "goodbye"]),
     ],
+    "thanks with an acknowledgement is a thanks": [
+        ("what causes knots?", ["faq/trigger_point_causes"]),
+        ("cheers, that's really helpful", ["thank"]),
+    ],
     "no more questions, and thanks": [
         ("what is a trigger point", ["faq/what_is_trigger_point"]),
         ("no more questions, thank you kindly", ["deny", "thank"]),
