@@ -478,13 +478,13 @@ class TurnResolver(GraphComponent):
     def _resolve(self, message: Message, tracker: Optional[DialogueStateTracker]) -> None:
         text = message.get(TEXT) or ""
         said = courtesies(text)
-        if len(said) == 1:
-            # "thank you dear, that's very kind of you": that courtesy's own intent and rule
-            set_intent(message, said[0])
-            self._note(message, "courtesies", said)
-            return
         if said:
-            self._set_parts(message, said)
+            # one courtesy ("thank you dear, that's very kind of you") keeps its own intent
+            # and rule; several are parts of multi_question
+            if len(said) == 1:
+                set_intent(message, said[0])
+            else:
+                self._set_parts(message, said)
             self._note(message, "courtesies", said)
             return
         self._resolve_question(message, text, tracker)
