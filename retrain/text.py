@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import List, Optional, Set
+from functools import lru_cache
+from typing import List, Optional, Set, Tuple
 
 from retrain.errors import UserError
 
@@ -176,10 +177,21 @@ def near_duplicate(a: str, b: str) -> bool:
     overlap of 0.8 or more), or one word changed, added or dropped in a question of
     five words or more ("whats IMS" and "What's IMS?" are one question).
     """
-    wa, wb = normalise(a).split(), normalise(b).split()
+    wa, wb = _words(a), _words(b)
     if not wa or not wb:
         return wa == wb
     sa, sb = set(wa), set(wb)
     if len(sa & sb) / len(sa | sb) >= NEAR_DUPLICATE_OVERLAP:
         return True
-    return min(len(wa), len(wb)) >= NEAR_DUPLICATE_MIN_WORDS and _word_edits(wa, wb) <= 1
+    return (
+        min(len(wa), len(wb)) >= NEAR_DUPLICATE_MIN_WORDS
+        and abs(len(wa) - len(wb)) <= 1
+        and _word_edits(list(wa), list(wb)) <= 1
+    )
+
+
+@lru_cache(maxsize=65536)
+def _words(text: str) -> Tuple[str, ...]:
+    """The normalised words of a text (cached: the development-set checks compare
+    every message with every training example)."""
+    return tuple(normalise(text).split())
