@@ -63,7 +63,8 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:short(?:ness)? of breathe?|breathless|gasping|wheezing badly)|\b(?:struggling|fighting) for (?:air|breath)\b",
         r"\b(?:c/o|complains? of|with|having|has|acute|new|sudden|increasing|worsening) sob\b|\bsob (?:and|with|since|after|post|\+)",
         r"\bout of breath (?:and|just|while|sitting|at rest|resting|lying|doing nothing)\b|\b(?:i'?m|im|i am) (?:so |really |very |completely )?out of breath\b",
-        r"\b(?:i'?m|im|i am|is|are|he'?s|she'?s|started|keeps?|now|been|and) wheez|\bwheez\w* (?:and|badly|a lot|so|really)\b",
+        r"\b(?:i'?m|im|i am|is|are|he'?s|she'?s|started|keeps?|now|been|and) wheez|\bwheez\w* (?:and|badly|a lot|so|really)\b"
+        r"|\b(?:a bit|a little|kinda|slightly|getting|gotten|feels?|feeling|sounds?|sounding) wheezy\b",
         r"\b(?:breath|breathing|breaths)\b (?:is |are |has |keeps? |gets? |getting |got |feels? |becoming |become |gotten |has gotten |and )*"
         rf"{_SO}(?:short|shorter|shallow|hard|harder|difficult|painful|hurts?|hurting|worse|fast|rapid|laboured|labored|tight|stabs?|stabbing)",
         r"\bnot breathing\b|\bbarely breathing\b",
@@ -144,7 +145,8 @@ PATTERNS: Dict[str, List[str]] = {
         r"\bblood (?:is )?(?:everywhere|soaking|pouring|gushing|spurting)|\b(?:gushing|pouring|spurting|squirting) (?:out )?blood"
         r"|\b(?:blood|bleed\w*|cut|wound|gash\w*|lac\w*|split|sliced|slashed|nosebleed)\b.{0,90}"
         r"\b(?:pouring|pours|spurt\w*|gush\w*|squirt\w*|pumping|like a tap|soaks? (?:through|every))",
-        r"\bsoak(?:ed|ing)? (?:through|with blood|in blood)\b",
+        r"\bsoak(?:ed|ing)? (?:through|with blood|in blood)\b|\b(?:dripping|seeping|coming|leaking) (?:right )?through\b",
+        r"\b(?:nosebleed|nose bleed|bleeding|blood)\b[\w' ]{0,20}\b(?:been going|going on|still going)\b",
         r"\bbled through\b",
         # blood vomited
         r"\b(?:pulsatile|arterial) (?:bleed\w*|blood)\b|\b(?:bleed\w*|blood)\b.{0,60}\bpressure\b.{0,30}\bnot (?:controlling|stopping|helping|working)\b",
@@ -197,6 +199,7 @@ PATTERNS: Dict[str, List[str]] = {
         r"\b(?:throat|tongue|lips?|face|mouth|eyes?|eyelids?)(?: and (?:my |his |her )?\w+)? (?:is |are |feels? |started |starting |keeps? |getting |got |went |so |really |all )*"
         r"(?:swelling|swollen|closing|swelled|swell(?:s|ing)? up|puffing|puffed up|blowing up|ballooning)",
         r"\bthroat (?:is |feels? |getting |got |so |very |really |and |like it'?s |like it is )*(?:tight|tightening|closing)",
+        r"\b(?:tongue|lips?|throat) (?:feels?|is|are|looks?|gone|went|getting|got) (?:\w+ )?(?:fat|thick|huge|enormous|puffy|too big)\b",
         r"\bhives\b.{0,60}\b(?:breath|throat|swell|dizzy|faint|lips|tongue)|\b(?:throat|lips|tongue)\b.{0,60}\bhives\b",
         r"\bhives (?:all over|everywhere)|\b(?:welts|hives)\b[\w' ,]{0,60}\b(?:breath\w*|throat|wheez\w*)\b",
         r"\b(?:can'?t|cant|cannot|hard to|trouble|difficulty) swallow\w*(?! pills| tablets| capsules| meds)",
@@ -230,7 +233,14 @@ SELF_HARM_PATTERNS: List[str] = [
     r"(?! (?:laughing|of (?:embarrassment|laughter|boredom|shame|(?:bad )?posture|old age|stubbornness|cringe|hunger|heat|exhaustion)))",
     r"\b(?:don'?t|do not|dont|no|not) (?:(?:think|feel like) (?:i|he|she) (?:really )?|really |even )?(?:want|wanna|wish) (?:to )?(?:live|be alive|be here|wake up|exist)\b"
     r"(?! (?:with|for|all day|long|that long|at|when|if|on|early|late|during|till|until|in))",
-    r"\bbetter off (?:dead|without me|if i (?:was|were|wasn'?t|weren'?t))",
+    r"\bbetter off (?:dead|without (?:me|him|her)\b|if i (?:was|were|wasn'?t|weren'?t))",
+    # not planning to be around; a way to die pictured; a bottle of pills swallowed
+    r"\b(?:not|won'?t|wont) (?:be )?(?:planning|going|gonna|plan) (?:on |to )?(?:be(?:ing)?|stick(?:ing)?) (?:around|here)\b",
+    r"\b(?:picturing|imagining|keep thinking about|thinking about|urges? to|tempted to)\b[\w' ]{0,20}\b"
+    r"(?:driv\w*|crash\w*|jump\w*|step\w*|walk\w*) (?:into|off|in front of)\b",
+    r"\bi(?:'ve| have)? (?:just )?(?:swallowed|took|taken|downed) (?:a |the )?(?:whole |entire |full )?(?:bottle|box|pack|packet|handful|bunch|strip) of "
+    r"(?:my |his |her |the |those )?(?:\w+ )?(?:pills|tablets|meds|medication|painkillers|relaxants)\b",
+    r"\bwould it take (?:to|and) (?:not|never) wake\b|\bhow many\b[\w' ]{0,40}\bwould it take\b[\w' ]{0,12}\b(?:die|kill|not wake|never wake|end)\b",
     r"\b(?:no ?one|nobody) (?:would|will|'d) (?:miss|care|notice) (?:me|if i)",
     r"\bno (?:reason|point) (?:in |to )?(?:living|live|going on|being alive)\b|\bpoint (?:in|of|to) (?:living|going on|being alive)\b|\b(?:not|isn'?t) worth living\b",
     r"\b(?:tired|sick) of (?:living|being alive)\b(?! with)|\bstop (?:living|existing|being alive)\b",
@@ -275,6 +285,7 @@ HYPOTHETICAL = re.compile(
     r"|\b(?:do|does|did|has|have|can|could|will|would) (?:people|anyone|anybody|patients|someone|somebody|others|most people|you guys) "
     r"(?:ever |usually |often |sometimes |normally )?$"
     r"|\b(?:used to|history of|hx of|h/o)\b[\w' ]{0,20}$"
+    r"|\b(?:sometimes|occasionally|at times|whenever)\b[\w' ]{0,40}$"
     r"|(?<!i'm )(?<!im )(?<!i am )\b(?:gets|get)\s+$"
     r"|\b(?:help(?:s|ful)?|treat(?:s|ing)?|good|used|work) (?:with|for|on)(?: (?:the|my|this|that|a|his|her))?\s+$"
     r"|\b(?:help|helps|work|works) (?:if|when)\b[\w' ]{0,25}$"
@@ -289,8 +300,9 @@ NOT_NOW_AFTER = re.compile(
     r"(?:watching|looking at|reading about|seeing) (?:a |the |some |this )?(?:needle|video|movie|clip|photo|picture|tiktok|youtube))"
     r"|^[\w' ,]{0,40}\b(?:once(?! (?:i|he|she|they|we|you)\b)|at (?:her|his|my|their|our) (?:own )?(?:wedding|graduation|party|birthday)|family (?:legend|story|joke))\b"
     r"|^[\w' ]{0,40}\b(?:years? ago|months ago|last year|as a (?:kid|child|teen)|in the past|once before|when i was (?:young|little|a)|in (?:19|20)\d\d)\b"
-    r"|^[\w' ,()]{0,60}\b(?:(?:it|that|this)(?:'s| has| is)? (?:settles|settled|passed|passes|went away|goes away|gone away|eased off)|"
-    r"(?:fine|normal|okay|ok|better) (?:now|again)|now (?:\d+|two|three) days later|recovered|turned out|always ha(?:ve|s)|it'?s my age|"
+    r"|^[\w' ,()]{0,90}\b(?:(?:it|that|this)(?:'s| has| is)? (?:settles|settled|passed|passes|went away|goes away|gone away|eased off)|"
+    r"(?<!not )(?:fine|normal|okay|ok|better|calm) (?:now|again|right now)|now (?:\d+|two|three) days later|recovered|turned out|always ha(?:ve|s)|it'?s my age|"
+    r"(?:was|were|felt) (?:totally |completely |perfectly |absolutely )?(?:fine|okay|ok) (?:after|afterwards|within|by)|"
     r"(?:er|doctor|doc|cardiologist) (?:cleared (?:him|her|me|them|it)|said it was (?:fine|nothing|muscular|a muscle|anxiety|reflux|heartburn))|"
     r"but it was (?:just|only))\b"
     # ... last week: over, unless it goes on ("since last night and worse now")

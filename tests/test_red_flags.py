@@ -160,6 +160,15 @@ PHRASES: List[Tuple[str, str]] = [
     ("bleeding", "he is vomiting blood"),
     ("stroke", "new facial droop noted"),
     ("stroke", "the vision in my right eye went dark"),
+    ("breathing", "my son is getting wheezy"),
+    ("bleeding", "the bandage is red and dripping through"),
+    ("bleeding", "his nosebleed has been going for half an hour"),
+    ("allergy", "my tongue feels fat after the peanuts"),
+    (SELF_HARM, "the kids would be better off without him, he says"),
+    (SELF_HARM, "i'm not planning to be around much longer"),
+    (SELF_HARM, "i keep imagining stepping in front of the train"),
+    (SELF_HARM, "i've swallowed a whole bottle of my painkillers"),
+    (SELF_HARM, "what would it take to never wake up"),
 ]
 
 
@@ -789,6 +798,10 @@ CALM: List[str] = [
     "almost fainted watching a video of needling, does it hurt?",
     "my wife had chest pain last week, turned out to be heartburn, can she book?",
     "I had chest pain last week, can I still book?",
+    "my sister fainted after her session but she was totally fine after a snack, is that common?",
+    "sometimes when I panic I feel like I can't breathe, but I'm calm right now, could needling set it off?",
+    "a friend got a punctured lung from needling elsewhere, spent a night in hospital, totally fine now",
+    "my aunt fainted at her physio visit years ago and she is ok now",
 ]
 
 
