@@ -100,6 +100,13 @@ def test_no_page_question_of_the_training_data_is_off_page(off_page: List[re.Pat
         "which one is better, IMS or massage?",
         "is needling better than stretching",
         "is needling a no-go for me",
+        "could the needles bring on a migraine?",
+        "do you needle close to or near the lungs",
+        "was that from the needling?",
+        "is it usual to be this sore for three days",
+        "I'm allergic to nickel, are the needles ok",
+        "do you take patients like my dad?",
+        "will needling speed up my recovery",
     ],
 )
 def test_questions_the_page_does_not_answer_are_off_page(
