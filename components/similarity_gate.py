@@ -100,6 +100,12 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             # labels at that similarity or more, that label is the intent
             "rescue_labels": [],
             "rescue_similarity": 0.7,
+            # a page question the intent classifier took for a veto label: when the
+            # nearest example of all is a page answer's, the ResponseSelector chose that
+            # same answer, and the nearest veto example is `answer_rescue_margin` further
+            # away, the answer stands (None: never)
+            "answer_rescue_similarity": None,
+            "answer_rescue_margin": 0.1,
         }
 
     def __init__(
@@ -251,6 +257,27 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             )
             self._set_confidence(message, score)
             self._rescue(message, score, self.labels[nearest], float(similarities[nearest]))
+        if name in self.config["veto_labels"]:
+            self._rescue_answer(message, self.labels[nearest], similarities)
+
+    def _rescue_answer(self, message: Message, nearest: str, similarities: np.ndarray) -> None:
+        """Answer a page question the classifier vetoed when its nearest examples say
+        plainly that it is one (the ResponseSelector agreeing)."""
+        floor = self.config["answer_rescue_similarity"]
+        if floor is None or "/" not in nearest:
+            return
+        intent = nearest.split("/", 1)[0]
+        selected, confidence = self._predicted_label(message, intent)
+        similarity = self._max_similarity(similarities, nearest)
+        vetoed = max(self._max_similarity(similarities, v) for v in self.config["veto_labels"])
+        if (
+            selected == nearest
+            and confidence >= self.config["response_threshold"]
+            and similarity >= floor
+            and similarity - vetoed >= self.config["answer_rescue_margin"]
+        ):
+            answer = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: similarity}
+            message.set(INTENT, answer, add_to_output=True)
 
     def _rescue(self, message: Message, score: float, nearest: str, similarity: float) -> None:
         """Take the nearest example's small-talk label over a prediction the gate doubts."""

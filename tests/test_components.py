@@ -201,6 +201,38 @@ def test_only_small_talk_labels_are_rescued_and_only_when_close() -> None:
     assert far_greeting.get("intent")["name"] == "faq"
 
 
+ANSWER_RESCUE = {
+    "veto_labels": ["out_of_scope"], "answer_rescue_similarity": 0.75, "answer_rescue_margin": 0.05,
+}
+
+
+def test_a_page_question_the_classifier_vetoed_is_answered_when_its_neighbours_agree() -> None:
+    """Nearest example a page answer's, the ResponseSelector choosing it, out-of-scope far."""
+    gate = make_gate(ANSWER_RESCUE, VECTORS, LABELS)
+    message = message_with([1, 0, 0, 0.3], "out_of_scope", 0.7, selector("faq/a", 0.9))
+    gate.process([message])
+    assert message.get("intent")["name"] == "faq"
+    assert message.get("intent")["confidence"] == pytest.approx(1 / np.sqrt(1.09), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("vector", "chosen", "confidence"),
+    [
+        ([1, 0, 0, 0.3], "faq/b", 0.9),  # the ResponseSelector chose another answer
+        ([1, 0, 0, 0.3], "faq/a", 0.4),  # ... or is unsure
+        ([1, 0, 0, 0.95], "faq/a", 0.9),  # an out-of-scope example is about as near
+        ([1, 0.9, 0, 0.5], "faq/a", 0.9),  # the nearest example is not near enough
+    ],
+)
+def test_a_vetoed_page_question_stays_handed_off_unless_everything_agrees(
+    vector: List[float], chosen: str, confidence: float
+) -> None:
+    gate = make_gate(ANSWER_RESCUE, VECTORS, LABELS)
+    message = message_with(vector, "out_of_scope", 0.7, selector(chosen, confidence))
+    gate.process([message])
+    assert message.get("intent")["name"] == "out_of_scope"
+
+
 def test_any_neighbour_mode_uses_the_nearest_example_of_any_label() -> None:
     """In 'any' mode the score is the similarity to the nearest training example."""
     gate = make_gate({"neighbours": "any"}, VECTORS, LABELS)
