@@ -11,6 +11,10 @@ For retrieval intents (`faq`) the label is the ResponseSelector's choice
 (`faq/<key>`): the similarity is measured against that key's examples, and when the
 ResponseSelector itself is not confident the confidence drops to 0, so a confident
 `faq` intent with an unsure answer choice hands off too (the gap in rasa#9723).
+
+The other way round (`answer_rescue_*`): a page question the classifier took for
+out-of-scope is answered when its nearest example, the ResponseSelector and a clear
+margin over the out-of-scope examples all name the same answer.
 """
 
 from __future__ import annotations

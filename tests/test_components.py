@@ -192,7 +192,8 @@ def test_small_talk_the_classifier_missed_is_rescued_by_its_nearest_example() ->
 
 
 def test_only_small_talk_labels_are_rescued_and_only_when_close() -> None:
-    """A page answer is never taken from the nearest example; a far greeting is not either."""
+    """With the answer rescue off, a page answer is never taken from the nearest example;
+    a far greeting is not either."""
     gate = make_gate({"rescue_labels": ["greet"], "rescue_similarity": 0.7}, VECTORS, LABELS)
     near_answer = message_with([0, 1, 0, 0.1], "out_of_scope", 0.2)
     far_greeting = message_with([1, 0, 0.8, 0], "faq", 0.9, selector("faq/b", 0.9))
