@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import List, Optional, Set, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 from retrain.errors import UserError
 
@@ -159,7 +159,7 @@ NEAR_DUPLICATE_OVERLAP = 0.8
 NEAR_DUPLICATE_MIN_WORDS = 5
 
 
-def _word_edits(a: List[str], b: List[str]) -> int:
+def _word_edits(a: Sequence[str], b: Sequence[str]) -> int:
     """Words to change, add or drop to turn a into b (Levenshtein distance over words)."""
     previous = list(range(len(b) + 1))
     for i, word in enumerate(a, 1):
@@ -186,7 +186,7 @@ def near_duplicate(a: str, b: str) -> bool:
     return (
         min(len(wa), len(wb)) >= NEAR_DUPLICATE_MIN_WORDS
         and abs(len(wa) - len(wb)) <= 1
-        and _word_edits(list(wa), list(wb)) <= 1
+        and _word_edits(wa, wb) <= 1
     )
 
 
