@@ -262,9 +262,11 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             self._set_confidence(message, score)
             self._rescue(message, score, self.labels[nearest], float(similarities[nearest]))
         if name in self.config["veto_labels"]:
-            self._rescue_answer(message, self.labels[nearest], similarities)
+            self._rescue_answer(message, self.labels[nearest], float(similarities[nearest]), similarities)
 
-    def _rescue_answer(self, message: Message, nearest: str, similarities: np.ndarray) -> None:
+    def _rescue_answer(
+        self, message: Message, nearest: str, similarity: float, similarities: np.ndarray
+    ) -> None:
         """Answer a page question the classifier vetoed when its nearest examples say
         plainly that it is one (the ResponseSelector agreeing)."""
         floor = self.config["answer_rescue_similarity"]
@@ -272,7 +274,6 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             return
         intent = nearest.split("/", 1)[0]
         selected, confidence = self._predicted_label(message, intent)
-        similarity = self._max_similarity(similarities, nearest)
         vetoed = max(self._max_similarity(similarities, v) for v in self.config["veto_labels"])
         if (
             selected == nearest
