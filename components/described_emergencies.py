@@ -98,7 +98,7 @@ class DescribedEmergencyDetector(GraphComponent):
             # alias of the MiniLMFeaturizer whose sentence embedding is the whole message's
             "featurizer_alias": "minilm",
             # nearest emergency example at least this similar...
-            "similarity": 0.55,
+            "similarity": 0.5,
             # ... and nearer than the nearest calm example by at least this much
             "margin": 0.1,
             # thoughts of self-harm read from a question need a nearer example: pain's

@@ -1,0 +1,165 @@
+"""Described emergencies from a writer the detector never saw: leave one bank out.
+
+The described emergencies of data/emergency.yml come from two groups of writers: the
+banks in the file at `--before` (the revision before the third writer's bank) and the
+rows added since. Each group in turn is held out: the DescribedEmergencyDetector's rule
+is given the other group and every training example, and reads the held-out group's
+emergencies that the red-flag phrases miss (caught), its calm look-alikes and the
+development sets' calm validation messages (false alarms). This measures how the
+detector's thresholds carry over to new wordings without tuning on the development sets.
+A logistic regression on the same sentence vectors is the alternative measured beside it.
+
+    .venv/bin/python -m bench.emergency_writers
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import yaml
+
+from components.described_emergencies import CALM, sentences
+from components.minilm_featurizer import sentence_vectors
+from core.red_flags import calm_reading, find_red_flag
+from retrain.trainingdata import nlu_training_data
+
+PROJECT = Path(__file__).resolve().parents[1]
+RESULTS = PROJECT / "bench" / "results" / "emergency_writers.json"
+# the last revision before the third writer's bank (d3c80ba)
+BEFORE = "76e9636"
+KINDS = {"described_emergency": "emergency", "described_self_harm": "self_harm", "described_calm": CALM}
+# (similarity, margin) of the detector's rule
+RULES = [(0.55, 0.1), (0.5, 0.1), (0.55, 0.05), (0.5, 0.05), (0.45, 0.1)]
+LOGISTIC_THRESHOLDS = [0.8, 0.9, 0.95]
+
+Example = Tuple[str, str]
+
+
+def banks(revision: Optional[str]) -> List[Example]:
+    """(text, kind) of every described example in data/emergency.yml at `revision`
+    (None: the working tree)."""
+    path = "data/emergency.yml"
+    text = (
+        (PROJECT / path).read_text(encoding="utf-8")
+        if revision is None
+        else subprocess.run(
+            ["git", "show", f"{revision}:{path}"], cwd=PROJECT, capture_output=True, text=True, check=True
+        ).stdout
+    )
+    rows: List[Example] = []
+    for item in yaml.safe_load(text)["nlu"]:
+        kind = KINDS.get(item.get("lookup", ""))
+        if kind:
+            lines = [line.strip()[2:].strip() for line in item["examples"].splitlines()]
+            rows += [(line, kind) for line in lines if line]
+    return rows
+
+
+def calm_validation_messages() -> List[str]:
+    """The development sets' single validation messages that are not emergencies."""
+    texts = []
+    for name in ("real_questions.csv", "personas.csv"):
+        with open(PROJECT / "bench" / "data" / name, encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                labels = row["label"].split("+")
+                if row.get("split") == "validation" and not {"emergency", "self_harm"} & set(labels):
+                    texts.append(row["text"])
+    return texts
+
+
+class Vectors:
+    """Sentence vectors, each text encoded once."""
+
+    def __init__(self) -> None:
+        self._cache: Dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: List[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            self._cache.update(zip(missing, sentence_vectors(missing), strict=True))
+        return np.asarray([self._cache[t] for t in texts])
+
+
+def alarm_margin(vectors: np.ndarray, examples: np.ndarray, alarming: np.ndarray) -> Tuple[float, float]:
+    """(similarity, margin) of the sentence whose nearest alarming example most outdoes
+    its nearest calm one, as the detector reads a message."""
+    similarities = vectors @ examples.T
+    alarm = similarities[:, alarming].max(axis=1)
+    calm = similarities[:, ~alarming].max(axis=1)
+    row = int(np.argmax(alarm - calm))
+    return float(alarm[row]), float(alarm[row] - calm[row])
+
+
+def evaluate(train: List[Example], held_out: List[Example], calm_messages: List[str],
+             intent_examples: List[Example], vectors: Vectors) -> Dict[str, object]:
+    """Caught and false alarms of each rule and of the logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+
+    examples = train + intent_examples
+    matrix = vectors([t for t, _ in examples])
+    alarming = np.asarray([k != CALM for _, k in examples])
+
+    def unflagged(texts: List[str]) -> List[str]:
+        return [t for t in texts if not find_red_flag(t) and calm_reading(t) in (None, "a question")]
+
+    groups = {
+        "emergencies": unflagged([t for t, k in held_out if k != CALM]),
+        "calm_look_alikes": unflagged([t for t, k in held_out if k == CALM]),
+        "calm_validation": unflagged(calm_messages),
+    }
+    readings = {
+        name: [alarm_margin(vectors(sentences(t)), matrix, alarming) for t in texts]
+        for name, texts in groups.items()
+    }
+    result: Dict[str, object] = {"sizes": {name: len(texts) for name, texts in groups.items()}}
+    for similarity, margin in RULES:
+        result[f"rule {similarity}/{margin}"] = {
+            name: sum(s >= similarity and m >= margin for s, m in found) for name, found in readings.items()
+        }
+    model = LogisticRegression(class_weight="balanced", max_iter=2000).fit(matrix, alarming)
+    scores = {
+        name: [float(model.predict_proba(vectors(sentences(t)))[:, 1].max()) for t in texts]
+        for name, texts in groups.items()
+    }
+    for threshold in LOGISTIC_THRESHOLDS:
+        result[f"logistic {threshold}"] = {
+            name: sum(s >= threshold for s in found) for name, found in scores.items()
+        }
+    return result
+
+
+def main() -> int:
+    """Hold out each group of writers in turn; print and save the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default=BEFORE, help="revision before the newer bank")
+    args = parser.parse_args()
+    older = banks(args.before)
+    known = {t for t, _ in older}
+    newer = [row for row in banks(None) if row[0] not in known]
+    data = nlu_training_data(PROJECT / "data")
+    intent_examples = [
+        (m.get("text"), m.get("intent") if m.get("intent") in ("emergency", "self_harm") else CALM)
+        for m in data.intent_examples
+    ]
+    vectors, calm = Vectors(), calm_validation_messages()
+    results = {
+        "older banks held out": evaluate(newer, older, calm, intent_examples, vectors),
+        "newer bank held out": evaluate(older, newer, calm, intent_examples, vectors),
+    }
+    for split, figures in results.items():
+        print(split, figures["sizes"])
+        for name, counts in figures.items():
+            if name != "sizes":
+                print(f"  {name:16s} " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
