@@ -116,9 +116,6 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             # away, the answer stands (None: never)
             "answer_rescue_similarity": None,
             "answer_rescue_margin": 0.1,
-            # an answer the ResponseSelector chose but is unsure of stands when the nearest
-            # example of all is that answer's, at this similarity or more (None: never)
-            "answer_confirm_similarity": None,
         }
 
     def __init__(
@@ -272,8 +269,6 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             add_to_output=True,
         )
         if name not in self.config["ungated_intents"]:
-            if self._confirmed(label, self.labels[nearest], float(similarities[nearest])):
-                response_confidence = 1.0
             score = gated_score(
                 label_similarity,
                 response_confidence,
@@ -286,11 +281,6 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             self._rescue(message, score, self.labels[nearest], float(similarities[nearest]))
         if name in self.config["veto_labels"]:
             self._rescue_answer(message, self.labels[nearest], float(similarities[nearest]), similarities)
-
-    def _confirmed(self, label: str, nearest: str, similarity: float) -> bool:
-        """Whether the nearest example of all is `label`'s and close enough to vouch for it."""
-        floor = self.config["answer_confirm_similarity"]
-        return floor is not None and "/" in label and nearest == label and similarity >= floor
 
     def _rescue_answer(
         self, message: Message, nearest: str, similarity: float, similarities: np.ndarray

@@ -263,20 +263,3 @@ def test_any_neighbour_mode_uses_the_nearest_example_of_any_label() -> None:
     message = message_with([0, 1, 0, 0], "greet", 0.9)
     gate.process([message])
     assert message.get("intent")["confidence"] == pytest.approx(1.0)
-
-
-@pytest.mark.parametrize(
-    ("vector", "chosen", "answered"),
-    [
-        ([1, 0.2, 0, 0], "faq/a", True),  # the nearest example is the chosen answer's
-        ([1, 0.2, 0, 0], "faq/b", False),  # ... not the answer the selector chose
-        ([1, 0.9, 0, 0], "faq/a", False),  # ... not near enough to vouch for it
-    ],
-)
-def test_an_unsure_answer_choice_stands_when_its_nearest_example_vouches_for_it(
-    vector: List[float], chosen: str, answered: bool
-) -> None:
-    gate = make_gate({"response_threshold": 0.8, "answer_confirm_similarity": 0.85}, VECTORS, LABELS)
-    message = message_with(vector, "faq", 0.99, selector(chosen, 0.6))
-    gate.process([message])
-    assert (message.get("intent")["confidence"] > 0.0) is answered
