@@ -59,7 +59,6 @@ class Outcome:
     similarity: float
     response_confidence: float
     veto_similarity: float
-    label_closeness: float
     ungated: bool
 
     def score(self, veto_margin: float) -> float:
@@ -68,7 +67,7 @@ class Outcome:
             return 1.0
         return gated_score(
             self.similarity, self.response_confidence, self.veto_similarity,
-            RESPONSE_THRESHOLD, veto_margin, self.label_closeness,
+            RESPONSE_THRESHOLD, veto_margin,
         )
 
 
@@ -103,7 +102,6 @@ def run_fold(data: TrainingData, train_idx: np.ndarray, test_idx: np.ndarray, wo
                 gate.get("similarity", 0.0),
                 gate.get("response_confidence", 0.0),
                 gate.get("veto_similarity", 0.0),
-                gate.get("label_closeness", gate.get("similarity", 0.0)),
                 parse["intent"]["name"] in UNGATED,
             )
         )

@@ -57,18 +57,15 @@ def gated_score(
     veto_similarity: float,
     response_threshold: float,
     veto_margin: float,
-    label_closeness: float | None = None,
 ) -> float:
     """The confidence the fallback threshold is applied to.
 
-    0 when the ResponseSelector is unsure, or when a veto label is within `veto_margin`
-    of the label's closeness (`label_closeness`, else the label similarity); else the
-    label similarity.
+    0 when the ResponseSelector is unsure, or when a veto label's nearest example is
+    within `veto_margin` of the label's nearest example; else the label similarity.
     """
     if response_confidence < response_threshold:
         return 0.0
-    own = label_similarity if label_closeness is None else label_closeness
-    if veto_similarity > own - veto_margin:
+    if veto_similarity > label_similarity - veto_margin:
         return 0.0
     return max(0.0, min(1.0, label_similarity))
 
@@ -102,9 +99,6 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             # its own label's nearest example minus `veto_margin` gets confidence 0
             "veto_labels": [],
             "veto_margin": 0.0,
-            # the veto weighs each side by the mean similarity of its this many nearest
-            # examples (1: the nearest alone), so one stray example decides less
-            "veto_neighbours": 1,
             # small talk said in words the classifier missed: when the prediction scores
             # below `rescue_similarity` but the nearest example of all is one of these
             # labels at that similarity or more, that label is the intent
@@ -229,14 +223,6 @@ class SimilarityGate(GraphComponent, IntentClassifier):
         rows = self._label_index.get(label)
         return float(np.max(similarities[rows])) if rows is not None else 0.0
 
-    def _closeness(self, similarities: np.ndarray, label: str) -> float:
-        """Mean similarity of the `veto_neighbours` nearest examples of `label` (0 if none)."""
-        rows = self._label_index.get(label)
-        if rows is None:
-            return 0.0
-        nearest = np.sort(similarities[rows])[-int(self.config["veto_neighbours"]) :]
-        return float(np.mean(nearest))
-
     def _gate(self, message: Message) -> None:
         intent = message.get(INTENT) or {}
         name = intent.get(INTENT_NAME_KEY)
@@ -252,9 +238,7 @@ class SimilarityGate(GraphComponent, IntentClassifier):
             else float(similarities[nearest])
         )
         vetoes = [v for v in self.config["veto_labels"] if v != name]
-        veto_similarity = max((self._closeness(similarities, v) for v in vetoes), default=0.0)
-        several = int(self.config["veto_neighbours"]) > 1
-        label_closeness = self._closeness(similarities, label) if several else label_similarity
+        veto_similarity = max((self._max_similarity(similarities, v) for v in vetoes), default=0.0)
         message.set(
             GATE_OUTPUT,
             {
@@ -262,7 +246,6 @@ class SimilarityGate(GraphComponent, IntentClassifier):
                 "similarity": label_similarity,
                 "response_confidence": response_confidence,
                 "veto_similarity": veto_similarity,
-                "label_closeness": label_closeness,
                 "nearest_label": self.labels[nearest],
                 "nearest_similarity": float(similarities[nearest]),
             },
@@ -275,7 +258,6 @@ class SimilarityGate(GraphComponent, IntentClassifier):
                 veto_similarity,
                 self.config["response_threshold"],
                 self.config["veto_margin"],
-                label_closeness,
             )
             self._set_confidence(message, score)
             self._rescue(message, score, self.labels[nearest], float(similarities[nearest]))

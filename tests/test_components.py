@@ -174,29 +174,6 @@ def test_nearest_out_of_scope_example_vetoes_an_answer() -> None:
     assert message.get("intent")["confidence"] == 0.0
 
 
-# two examples of the answer near the message, one stray out-of-scope example nearer
-# still, the other out-of-scope example far away
-STRAY_LABELS = ["faq/a", "faq/a", "out_of_scope", "out_of_scope"]
-STRAY_VECTORS = [[1, 0.3, 0, 0], [1, -0.3, 0, 0], [1, 0, 0.1, 0], [0, 0, 0, 1]]
-
-
-@pytest.mark.parametrize(("neighbours", "vetoed"), [(1, True), (2, False)])
-def test_a_stray_out_of_scope_example_vetoes_only_when_it_alone_decides(
-    neighbours: int, vetoed: bool
-) -> None:
-    """With `veto_neighbours: 2` each side counts as the mean of its two nearest examples,
-    so a single out-of-scope example that shares the message's words no longer hands off
-    a question two of the answer's examples ask."""
-    config = {"veto_labels": ["out_of_scope"], "veto_neighbours": neighbours}
-    gate = make_gate(config, STRAY_VECTORS, STRAY_LABELS)
-    message = message_with([1, 0, 0.05, 0], "faq", 0.99, selector("faq/a", 0.9))
-    gate.process([message])
-    assert (message.get("intent")["confidence"] == 0.0) is vetoed
-    assert message.get("similarity_gate")["similarity"] == pytest.approx(
-        1 / np.sqrt(1.09 * 1.0025), rel=1e-4
-    )
-
-
 def test_ungated_intents_keep_the_classifiers_confidence() -> None:
     """Emergencies are never demoted by the similarity gate."""
     gate = make_gate({"ungated_intents": ["greet"]}, VECTORS, LABELS)
