@@ -5,7 +5,9 @@ banks in the file at `--before` (the revision before the third writer's bank) an
 rows added since. Each group in turn is held out: the DescribedEmergencyDetector's rule
 is given the other group and every training example, and reads the held-out group's
 emergencies that the red-flag phrases miss (caught), its calm look-alikes and the
-development sets' calm validation messages (false alarms). This measures how the
+development sets' calm validation messages (false alarms). Messages that read calm
+(`calm_reading`) are left out, as the detector clears them; its stricter bar for thoughts
+of self-harm asked as a question is not applied. This measures how the
 detector's thresholds carry over to new wordings without tuning on the development sets.
 A logistic regression on the same sentence vectors is the alternative measured beside it.
 
@@ -24,7 +26,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import yaml
 
-from components.described_emergencies import CALM, sentences
+from components.described_emergencies import CALM, nearest_emergency, sentences
 from components.minilm_featurizer import sentence_vectors
 from core.red_flags import calm_reading, find_red_flag
 from retrain.trainingdata import nlu_training_data
@@ -86,16 +88,6 @@ class Vectors:
         return np.asarray([self._cache[t] for t in texts])
 
 
-def alarm_margin(vectors: np.ndarray, examples: np.ndarray, alarming: np.ndarray) -> Tuple[float, float]:
-    """(similarity, margin) of the sentence whose nearest alarming example most outdoes
-    its nearest calm one, as the detector reads a message."""
-    similarities = vectors @ examples.T
-    alarm = similarities[:, alarming].max(axis=1)
-    calm = similarities[:, ~alarming].max(axis=1)
-    row = int(np.argmax(alarm - calm))
-    return float(alarm[row]), float(alarm[row] - calm[row])
-
-
 def evaluate(train: List[Example], held_out: List[Example], calm_messages: List[str],
              intent_examples: List[Example], vectors: Vectors) -> Dict[str, object]:
     """Caught and false alarms of each rule and of the logistic regression."""
@@ -103,7 +95,7 @@ def evaluate(train: List[Example], held_out: List[Example], calm_messages: List[
 
     examples = train + intent_examples
     matrix = vectors([t for t, _ in examples])
-    alarming = np.asarray([k != CALM for _, k in examples])
+    kinds = np.asarray([k for _, k in examples])
 
     def unflagged(texts: List[str]) -> List[str]:
         return [t for t in texts if not find_red_flag(t) and calm_reading(t) in (None, "a question")]
@@ -114,15 +106,16 @@ def evaluate(train: List[Example], held_out: List[Example], calm_messages: List[
         "calm_validation": unflagged(calm_messages),
     }
     readings = {
-        name: [alarm_margin(vectors(sentences(t)), matrix, alarming) for t in texts]
+        name: [nearest_emergency(vectors(sentences(t)), matrix, kinds, sentences(t)) for t in texts]
         for name, texts in groups.items()
     }
     result: Dict[str, object] = {"sizes": {name: len(texts) for name, texts in groups.items()}}
     for similarity, margin in RULES:
         result[f"rule {similarity}/{margin}"] = {
-            name: sum(s >= similarity and m >= margin for s, m in found) for name, found in readings.items()
+            name: sum(r is not None and r.similarity >= similarity and r.margin >= margin for r in found)
+            for name, found in readings.items()
         }
-    model = LogisticRegression(class_weight="balanced", max_iter=2000).fit(matrix, alarming)
+    model = LogisticRegression(class_weight="balanced", max_iter=2000).fit(matrix, kinds != CALM)
     scores = {
         name: [float(model.predict_proba(vectors(sentences(t)))[:, 1].max()) for t in texts]
         for name, texts in groups.items()

@@ -1,11 +1,8 @@
-"""bench/emergency_writers.py: the banks it holds out and the detector's reading."""
+"""bench/emergency_writers.py: the banks it holds out."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
-from bench.emergency_writers import alarm_margin, banks
+from bench.emergency_writers import banks
 from components.described_emergencies import CALM
 
 
@@ -17,12 +14,3 @@ def test_the_banks_are_read_with_their_kinds() -> None:
     assert len({text for text, _ in rows}) == len(rows)
     assert all(text and not text.startswith("-") for text, _ in rows)
 
-
-def test_the_reading_is_the_sentence_most_nearer_an_alarm_than_calm() -> None:
-    """As the detector reads: the sentence whose nearest alarming example most outdoes
-    its nearest calm one decides, with that example's similarity."""
-    examples = np.eye(3, dtype=np.float32)
-    alarming = np.array([True, False, False])
-    vectors = np.array([[0.9, 0.8, 0.0], [0.7, 0.0, 0.1]], dtype=np.float32)
-    similarity, margin = alarm_margin(vectors, examples, alarming)
-    assert (similarity, margin) == pytest.approx((0.7, 0.6), abs=1e-6)
