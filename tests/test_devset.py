@@ -11,7 +11,7 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bench.devset import DATA, RESULTS, SMALL_TALK
+from bench.devset import DATA, RESULTS, SMALL_TALK, withhold_test_errors
 from components.described_emergencies import DescribedEmergencyDetector
 from components.minilm_featurizer import sentence_vectors
 from retrain.text import near_duplicate
@@ -118,3 +118,18 @@ def test_committed_results_name_every_target() -> None:
         results["results"]
     )
     assert len(results["targets"]) == 6
+
+
+def test_committed_results_keep_the_test_sets_wrong_turns_out() -> None:
+    """Only the validation sets' wrong turns are saved, so nobody tunes on the test rows."""
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))["results"]
+    assert all("errors" not in report for name, report in results.items() if name.endswith("_test"))
+    assert "errors" in results["real_validation"]
+
+
+def test_the_test_sets_wrong_turns_are_withheld() -> None:
+    error = {"text": "t", "expect": ["handoff"], "got": ["faq/x"]}
+    kept = withhold_test_errors(
+        {"real_test": {"faq_right": 0.5, "errors": [error]}, "conversations": {"errors": [error]}}
+    )
+    assert kept == {"real_test": {"faq_right": 0.5}, "conversations": {"errors": [error]}}
