@@ -17,16 +17,16 @@ A logistic regression on the same sentence vectors is the alternative measured b
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-import yaml
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
-from components.described_emergencies import CALM, nearest_emergency, sentences
+from bench.devset import load_singles
+from components.described_emergencies import CALM, DescribedEmergencyDetector, nearest_emergency, sentences
 from components.minilm_featurizer import sentence_vectors
 from core.red_flags import calm_reading, find_red_flag
 from retrain.trainingdata import nlu_training_data
@@ -35,7 +35,6 @@ PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "bench" / "results" / "emergency_writers.json"
 # the last revision before the third writer's bank (d3c80ba)
 BEFORE = "76e9636"
-KINDS = {"described_emergency": "emergency", "described_self_harm": "self_harm", "described_calm": CALM}
 # (similarity, margin) of the detector's rule
 RULES = [(0.55, 0.1), (0.5, 0.1), (0.55, 0.05), (0.5, 0.05), (0.45, 0.1)]
 LOGISTIC_THRESHOLDS = [0.8, 0.9, 0.95]
@@ -54,25 +53,23 @@ def banks(revision: Optional[str]) -> List[Example]:
             ["git", "show", f"{revision}:{path}"], cwd=PROJECT, capture_output=True, text=True, check=True
         ).stdout
     )
-    rows: List[Example] = []
-    for item in yaml.safe_load(text)["nlu"]:
-        kind = KINDS.get(item.get("lookup", ""))
-        if kind:
-            lines = [line.strip()[2:].strip() for line in item["examples"].splitlines()]
-            rows += [(line, kind) for line in lines if line]
-    return rows
+    kinds = DescribedEmergencyDetector.get_default_config()["lookups"]
+    return [
+        (element, kinds[table["name"]])
+        for table in RasaYAMLReader().reads(text).lookup_tables
+        if table["name"] in kinds
+        for element in table["elements"]
+    ]
 
 
 def calm_validation_messages() -> List[str]:
     """The development sets' single validation messages that are not emergencies."""
-    texts = []
-    for name in ("real_questions.csv", "personas.csv"):
-        with open(PROJECT / "bench" / "data" / name, encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                labels = row["label"].split("+")
-                if row.get("split") == "validation" and not {"emergency", "self_harm"} & set(labels):
-                    texts.append(row["text"])
-    return texts
+    return [
+        turn.text
+        for name in ("real_questions.csv", "personas.csv")
+        for turn in load_singles(name)["validation"]
+        if not turn.emergency_expected
+    ]
 
 
 class Vectors:
@@ -105,9 +102,10 @@ def evaluate(train: List[Example], held_out: List[Example], calm_messages: List[
         "calm_look_alikes": unflagged([t for t, k in held_out if k == CALM]),
         "calm_validation": unflagged(calm_messages),
     }
+    parts = {name: [sentences(t) for t in texts] for name, texts in groups.items()}
     readings = {
-        name: [nearest_emergency(vectors(sentences(t)), matrix, kinds, sentences(t)) for t in texts]
-        for name, texts in groups.items()
+        name: [nearest_emergency(vectors(p), matrix, kinds, p) for p in found]
+        for name, found in parts.items()
     }
     result: Dict[str, object] = {"sizes": {name: len(texts) for name, texts in groups.items()}}
     for similarity, margin in RULES:
@@ -117,8 +115,8 @@ def evaluate(train: List[Example], held_out: List[Example], calm_messages: List[
         }
     model = LogisticRegression(class_weight="balanced", max_iter=2000).fit(matrix, kinds != CALM)
     scores = {
-        name: [float(model.predict_proba(vectors(sentences(t)))[:, 1].max()) for t in texts]
-        for name, texts in groups.items()
+        name: [float(model.predict_proba(vectors(p))[:, 1].max()) for p in found]
+        for name, found in parts.items()
     }
     for threshold in LOGISTIC_THRESHOLDS:
         result[f"logistic {threshold}"] = {
