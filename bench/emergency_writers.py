@@ -1,9 +1,10 @@
 """Described emergencies from a writer the detector never saw: leave one bank out.
 
-The described emergencies of data/emergency.yml come from two groups of writers: the
-banks in the file at `--before` (the revision before the third writer's bank) and the
-rows added since. Each group in turn is held out: the DescribedEmergencyDetector's rule
-is given the other group and every training example, and reads the held-out group's
+The described emergencies of data/emergency.yml come from groups of writers, told apart by
+the revisions that ended each group (`WRITERS`): the rows a revision added over the one
+before it are one group, the working tree's rows since the last revision the newest. Each
+group in turn is held out: the DescribedEmergencyDetector's rule
+is given the other groups and every training example, and reads the held-out group's
 emergencies that the red-flag phrases miss (caught), its calm look-alikes and the
 development sets' calm validation messages (false alarms). Messages that read calm
 (`calm_reading`) are left out, as the detector clears them; its stricter bar for thoughts
@@ -33,8 +34,9 @@ from retrain.trainingdata import nlu_training_data
 
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "bench" / "results" / "emergency_writers.json"
-# the last revision before the third writer's bank (d3c80ba)
-BEFORE = "76e9636"
+# Each group of writers and the last revision before the next group's bank: writers 1-2
+# (before d3c80ba), writer 3 (before the fourth writer's bank); writer 4 is the rest.
+WRITERS = (("writers 1-2", "76e9636"), ("writer 3", "dba2b27"), ("writer 4", None))
 # (similarity, margin) of the detector's rule
 RULES = [(0.55, 0.1), (0.5, 0.1), (0.55, 0.05), (0.5, 0.05), (0.45, 0.1)]
 LOGISTIC_THRESHOLDS = [0.8, 0.9, 0.95]
@@ -125,14 +127,21 @@ def evaluate(train: List[Example], held_out: List[Example], calm_messages: List[
     return result
 
 
+def writer_groups() -> Dict[str, List[Example]]:
+    """Today's described examples by group of writers, each example in the first group
+    that had it."""
+    current = set(banks(None))
+    groups: Dict[str, List[Example]] = {}
+    for name, revision in WRITERS:
+        groups[name] = [row for row in banks(revision) if row in current]
+        current -= set(groups[name])
+    return groups
+
+
 def main() -> int:
     """Hold out each group of writers in turn; print and save the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", default=BEFORE, help="revision before the newer bank")
-    args = parser.parse_args()
-    older = banks(args.before)
-    known = {t for t, _ in older}
-    newer = [row for row in banks(None) if row[0] not in known]
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    groups = writer_groups()
     data = nlu_training_data(PROJECT / "data")
     intent_examples = [
         (m.get("text"), m.get("intent") if m.get("intent") in ("emergency", "self_harm") else CALM)
@@ -140,8 +149,11 @@ def main() -> int:
     ]
     vectors, calm = Vectors(), calm_validation_messages()
     results = {
-        "older banks held out": evaluate(newer, older, calm, intent_examples, vectors),
-        "newer bank held out": evaluate(older, newer, calm, intent_examples, vectors),
+        f"{held} held out": evaluate(
+            [row for name, rows in groups.items() if name != held for row in rows],
+            groups[held], calm, intent_examples, vectors,
+        )
+        for held in groups
     }
     for split, figures in results.items():
         print(split, figures["sizes"])
