@@ -79,6 +79,8 @@ class Turn:
     expect: List[str]
     got: List[str] = field(default_factory=list)
     language: Optional[str] = None
+    # the page answers offered as "did you mean" buttons, if it got them
+    offered: List[str] = field(default_factory=list)
 
     @property
     def faq_expected(self) -> set[str]:
@@ -94,6 +96,12 @@ class Turn:
     def wrong_answer(self) -> bool:
         """It got a page answer it did not ask for."""
         return bool(self.faq_given - self.faq_expected)
+
+    @property
+    def right_offered(self) -> bool:
+        """It got no page answer, and "did you mean" buttons that include the one answer it
+        asked for (a tap away; a question asking for two answers needs both)."""
+        return not self.faq_given and bool(self.faq_expected) and self.faq_expected <= set(self.offered)
 
     @property
     def emergency_expected(self) -> bool:
@@ -229,6 +237,8 @@ class Assistant:
         ]
         turn.got = outcomes(actions)
         turn.language = tracker.get_slot("language")
+        suggestions = tracker.latest_message.parse_data.get("suggestions") or []
+        turn.offered = [s["key"] for s in suggestions] if "utter_handoff_suggest" in actions else []
 
 
 def singles_report(turns: List[Turn]) -> Dict[str, Any]:
@@ -240,6 +250,10 @@ def singles_report(turns: List[Turn]) -> Dict[str, Any]:
         "messages": len(turns),
         "answerable": len(answerable),
         "faq_right": share(t.right() for t in answerable),
+        # "did you mean": answerable messages that got the buttons, and with the right answer
+        "did_you_mean": sum(bool(t.offered) and not t.faq_given for t in answerable),
+        "did_you_mean_right": sum(t.right_offered for t in answerable),
+        "faq_right_or_offered": share(t.right() or t.right_offered for t in answerable),
         "handoff_rest": len(rest),
         "handoff": share(t.handed_off and not t.faq_given and not t.emergency_given for t in rest),
         "wrong_answers": share(t.wrong_answer for t in turns),
@@ -330,12 +344,13 @@ def withhold_test_errors(results: Dict[str, Any]) -> Dict[str, Any]:
 def summary(results: Dict[str, Any], met: Dict[str, bool]) -> str:
     """The figures as a table, then the targets."""
     lines = [
-        f"{'set':24s} {'msgs':>5s} {'FAQ right':>10s} {'hand-off':>9s} {'wrong':>7s} "
+        f"{'set':24s} {'msgs':>5s} {'FAQ right':>10s} {'or a tap':>9s} {'hand-off':>9s} {'wrong':>7s} "
         f"{'911 missed':>10s} {'false 911':>9s}"
     ]
     for name, r in results.items():
         lines.append(
-            f"{name:24s} {r['messages']:5d} {r['faq_right']:10.1%} {r['handoff']:9.1%} "
+            f"{name:24s} {r['messages']:5d} {r['faq_right']:10.1%} {r['faq_right_or_offered']:9.1%} "
+            f"{r['handoff']:9.1%} "
             f"{r['wrong_answers']:7.1%} {r['emergencies_missed']:>4d} of {r['emergencies']:<3d} "
             f"{r['false_911']:9d}"
         )

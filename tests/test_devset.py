@@ -11,7 +11,7 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bench.devset import DATA, RESULTS, SMALL_TALK, withhold_test_errors
+from bench.devset import DATA, RESULTS, SMALL_TALK, Turn, withhold_test_errors
 from components.described_emergencies import DescribedEmergencyDetector
 from components.minilm_featurizer import sentence_vectors
 from retrain.text import near_duplicate
@@ -133,3 +133,17 @@ def test_the_test_sets_wrong_turns_are_withheld() -> None:
         {"real_test": {"faq_right": 0.5, "errors": [error]}, "conversations": {"errors": [error]}}
     )
     assert kept == {"real_test": {"faq_right": 0.5}, "conversations": {"errors": [error]}}
+
+
+def test_a_right_answer_offered_as_a_button_counts_apart() -> None:
+    """"Did you mean" buttons holding the answer asked for are a tap away, not a right answer;
+    two answers asked for need both among the buttons; a hand-off asked for is not offered."""
+    offered = ["faq/what_is_trigger_point", "faq/trigger_point_causes"]
+    tapped = Turn("where do knots come from", ["faq/trigger_point_causes"], ["handoff"], offered=offered)
+    assert tapped.right_offered and not tapped.right()
+    both = Turn(
+        "what is dn and how does it work", ["faq/what_is_dry_needling", "faq/how_it_works"], ["handoff"],
+        offered=["faq/what_is_dry_needling"],
+    )
+    assert not both.right_offered
+    assert not Turn("is it safe", ["handoff"], ["handoff"], offered=offered).right_offered
