@@ -254,6 +254,8 @@ def singles_report(turns: List[Turn]) -> Dict[str, Any]:
         "did_you_mean": sum(bool(t.offered) and not t.faq_given for t in answerable),
         "did_you_mean_right": sum(t.right_offered for t in answerable),
         "faq_right_or_offered": share(t.right() or t.right_offered for t in answerable),
+        # ... and messages the page does not answer that got them (the phone is there too)
+        "did_you_mean_rest": sum(bool(t.offered) for t in rest),
         "handoff_rest": len(rest),
         "handoff": share(t.handed_off and not t.faq_given and not t.emergency_given for t in rest),
         "wrong_answers": share(t.wrong_answer for t in turns),
