@@ -1,15 +1,14 @@
 """Described emergencies from a writer the detector never saw: leave one bank out.
 
-The described emergencies of data/emergency.yml come from groups of writers, told apart by
-the revisions that ended each group (`WRITERS`): the rows a revision added over the one
-before it are one group, the working tree's rows since the last revision the newest. Each
-group in turn is held out: the DescribedEmergencyDetector's rule
-is given the other groups and every training example, and reads the held-out group's
-emergencies that the red-flag phrases miss (caught), its calm look-alikes and the
-development sets' calm validation messages (false alarms). Messages that read calm
-(`calm_reading`) are left out, as the detector clears them; its stricter bar for thoughts
-of self-harm asked as a question is not applied. This measures how the
-detector's thresholds carry over to new wordings without tuning on the development sets.
+The described emergencies of data/emergency.yml come from groups of writers, each group
+being what the file held at the last revision before the next group's bank (`WRITERS`).
+Each group in turn is held out: the DescribedEmergencyDetector's rule is given the other
+groups and every training example, and reads the held-out group's emergencies that the
+red-flag phrases miss (caught), its calm look-alikes and the development sets' calm
+validation messages (false alarms). Messages that read calm (`calm_reading`) are left out,
+as the detector clears them; its stricter bar for thoughts of self-harm asked as a
+question is not applied. This measures how the detector's thresholds carry over to new
+wordings without tuning on the development sets.
 A logistic regression on the same sentence vectors is the alternative measured beside it.
 
     .venv/bin/python -m bench.emergency_writers

@@ -15,7 +15,6 @@ def test_the_banks_are_read_with_their_kinds() -> None:
     assert all(text and not text.startswith("-") for text, _ in rows)
 
 
-
 def test_each_described_example_belongs_to_one_group_of_writers() -> None:
     """Holding out a group never leaves one of its examples in the detector's other groups."""
     groups = writer_groups()
