@@ -54,6 +54,8 @@ TOPIC_WORDS = (
 ).split()
 WORD = re.compile(r"[A-Za-z][A-Za-z'/-]*[A-Za-z]|[A-Za-z0-9]+")
 SHOUTING_SHARE = 0.6
+# letters a typing slip adds or drops ("accupuncture", "meridans")
+MAX_LENGTH_SLIP = 2
 
 
 def is_shouting(text: str) -> bool:
@@ -64,11 +66,13 @@ def is_shouting(text: str) -> bool:
 
 def respell(word: str, known: Callable[[str], bool], topic: Iterable[str] = TOPIC_WORDS) -> Optional[str]:
     """The topic word a misspelt word stands for, or None when it is a known word or no
-    topic word is close enough."""
+    topic word is close enough. A slip keeps the word's first letter and about its length:
+    "puncture", a word the encoder splits into pieces, is no "acupuncture"."""
     lower = word.lower()
     if len(lower) < 5 or not lower.isalpha() or known(lower):
         return None
-    close = difflib.get_close_matches(lower, list(topic), n=1, cutoff=0.8)
+    candidates = [t for t in topic if t[0] == lower[0] and abs(len(t) - len(lower)) <= MAX_LENGTH_SLIP]
+    close = difflib.get_close_matches(lower, candidates, n=1, cutoff=0.8)
     return close[0] if close else None
 
 

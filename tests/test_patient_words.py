@@ -56,6 +56,19 @@ def test_known_words_are_never_respelt() -> None:
     assert respell("accupuncture", known) == "acupuncture"
 
 
+def test_another_word_is_no_slip_of_a_topic_word() -> None:
+    """Words the encoder splits into pieces are respelt only when they keep the topic
+    word's first letter and about its length: "puncture a lung" is not about acupuncture."""
+    assert respell("puncture", nothing_known) is None
+    assert respell("meridans", nothing_known) == "meridians"
+    assert respell("phisiotherapy", nothing_known) == "physiotherapy"
+
+
+def nothing_known(word: str) -> bool:
+    """No word is one the encoder knows whole."""
+    return False
+
+
 def test_a_capitalised_abbreviation_is_not_shouting() -> None:
     assert not is_shouting("is IMS the same as DN?")
     assert is_shouting("WHAT IS A TRIGGER POINT")
