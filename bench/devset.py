@@ -226,6 +226,8 @@ class Assistant:
         """Send `turn` and record what the assistant did."""
         from rasa.shared.core.events import BotUttered, UserUttered
 
+        from components.turn_resolver import SUGGESTIONS_OUTPUT
+
         await self.agent.handle_text(turn.text, sender_id=sender)
         tracker = await self.agent.processor.get_tracker(sender)
         events = list(tracker.events)
@@ -237,7 +239,7 @@ class Assistant:
         ]
         turn.got = outcomes(actions)
         turn.language = tracker.get_slot("language")
-        suggestions = tracker.latest_message.parse_data.get("suggestions") or []
+        suggestions = tracker.latest_message.parse_data.get(SUGGESTIONS_OUTPUT) or []
         turn.offered = [s["key"] for s in suggestions] if "utter_handoff_suggest" in actions else []
 
 
