@@ -3,7 +3,8 @@
 Second in the pipeline, after the identifier filter: "wut do they do 2 the muscle" is read
 as "what do they do to the muscle". A word is respelt only when the sentence encoder's
 vocabulary (all-MiniLM-L6-v2's word pieces) has no such whole word. The event keeps the
-message as typed, and the language detector reads it as typed (`AS_TYPED`).
+message as typed, and the language detector reads it as typed (`AS_TYPED`). The training
+examples are read the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.minilm_featurizer import shared_encoder
 from core.patient_words import plain_words
@@ -32,7 +34,7 @@ def encoder_words() -> FrozenSet[str]:
 
 
 @DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
 )
 class PatientWords(GraphComponent):
     """Spells out shorthand, respells misspelt topic words and lowers shouting."""
@@ -52,6 +54,12 @@ class PatientWords(GraphComponent):
     ) -> PatientWords:
         """Create the component."""
         return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """The training examples in the same plain words (a featurizer's place in the
+        recipe is what makes Rasa run this on them)."""
+        self.process(training_data.training_examples)
+        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Replace each message's text by its plain reading (when that differs)."""

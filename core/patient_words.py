@@ -3,8 +3,10 @@
 "wut do they do 2 the muscle", "so dn dont use meridans?", "MTrP aetiology?": texting
 shorthand, clinical abbreviations and misspelt words of the page's topic are read as
 "what do they do to the muscle", "so dry needling dont use meridians?" and "myofascial
-trigger point what causes?". Shouting is lowered. Nothing else changes: a word is only
-respelt when it is no English word the encoder knows and is close to one of the topic's.
+trigger point what causes?". Shouting is lowered, and the treatment's other names (IMS,
+intramuscular stimulation, trigger point dry needling) are read as "dry needling". Nothing
+else changes: a word is only respelt when it is no English word the encoder knows and is
+close to one of the topic's.
 """
 
 from __future__ import annotations
@@ -56,6 +58,17 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'/-]*[A-Za-z]|[A-Za-z0-9]+")
 SHOUTING_SHARE = 0.6
 # letters a typing slip adds or drops ("accupuncture", "meridans")
 MAX_LENGTH_SLIP = 2
+# The page's own other names for the treatment ("Dry needling or IMS (Intramuscular
+# Stimulation)") and other clinics' ones. The encoder weighs such names more than the
+# question's own words ("how does trigger point dry needling work?" is nearer "are trigger
+# point injections the same as dry needling" than "how does dry needling work"), so a
+# message naming the treatment one way only is read with the page's first name for it.
+TREATMENT_NAMES = re.compile(
+    r"\b(?:(?:trigger[- ]point|functional|myofascial|deep) dry needling|dry needle(?: therapy|"
+    r" treatment)?|intra-?muscular (?:electrical )?stimulation|ims)\b",
+    re.I,
+)
+DRY_NEEDLING = re.compile(r"\bdry needling\b", re.I)
 
 
 def is_shouting(text: str) -> bool:
@@ -91,4 +104,12 @@ def plain_words(text: str, known: Callable[[str], bool] = lambda word: True) -> 
         word = found.group(0)
         return SHORTHAND.get(word.lower()) or respell(word, known) or word
 
-    return WORD.sub(rewrite, text)
+    return one_name(WORD.sub(rewrite, text))
+
+
+def one_name(text: str) -> str:
+    """`text` with the treatment's other names read as "dry needling", unless it names it
+    both ways ("is IMS the same as dry needling?" asks about the names themselves)."""
+    if DRY_NEEDLING.search(TREATMENT_NAMES.sub("", text)):
+        return text
+    return TREATMENT_NAMES.sub("dry needling", text)

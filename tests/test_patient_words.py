@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.patient_words import AS_TYPED, PatientWords, encoder_words
 from core.patient_words import is_shouting, plain_words, respell
@@ -29,6 +30,11 @@ def known(word: str) -> bool:
          "Whats the difference between acupuncture and dry needling"),
         ("contraindications?", "who should not get it?"),
         ("CAN NEEDLING GET RID OF THEM", "can needling get rid of them"),
+        # the treatment's other names read as the page's first one
+        ("HOW DOES TRIGGER POINT DRY NEEDLING WORK?", "how does dry needling work?"),
+        ("What Does Intramuscular Stimulation Treat?", "What Does dry needling Treat?"),
+        ("what is IMS?", "what is dry needling?"),
+        ("tdn for a stiff neck?", "dry needling for a stiff neck?"),
     ],
 )
 def test_shorthand_and_slips_are_read_in_plain_words(typed: str, read: str) -> None:
@@ -39,7 +45,8 @@ def test_shorthand_and_slips_are_read_in_plain_words(typed: str, read: str) -> N
     "text",
     [
         "I have 2 questions",
-        "what is IMS?",
+        # named both ways: the question is about the names
+        "is IMS the same as dry needling?",
         "Is dry needling the same as acupuncture?",
         "my physio said I have a trigger point in my shoulder",
         "my 4 kids",
@@ -83,3 +90,11 @@ def test_the_component_keeps_the_message_as_typed() -> None:
     plain = Message(data={TEXT: "what is a trigger point?"})
     component.process([plain])
     assert plain.get(TEXT) == "what is a trigger point?" and plain.get(AS_TYPED) is None
+
+
+def test_training_examples_are_read_the_same_way() -> None:
+    """Training examples and patients' messages are read in the same plain words, so a
+    training example naming IMS is as near "how does dry needling work" as the message."""
+    example = Message(data={TEXT: "how does IMS work", "intent": "faq"})
+    PatientWords().process_training_data(TrainingData([example]))
+    assert example.get(TEXT) == "how does dry needling work"
