@@ -10,7 +10,9 @@ examples are read the same way.
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, FrozenSet, List
+import hashlib
+import inspect
+from typing import Any, Dict, FrozenSet, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -20,6 +22,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import core.patient_words
 from components.minilm_featurizer import shared_encoder
 from core.patient_words import plain_words
 
@@ -31,6 +34,19 @@ AS_TYPED = "text_as_typed"
 def encoder_words() -> FrozenSet[str]:
     """The whole words of the encoder's vocabulary (not "##" word pieces)."""
     return frozenset(w for w in shared_encoder().tokenizer.get_vocab() if not w.startswith("##"))
+
+
+def reading_version() -> str:
+    """A hash of core.patient_words' source. Rasa's training cache keys a component on its
+    own class source only; with this in PatientWords' fingerprint, a changed word list
+    reads the training data again."""
+    return hashlib.sha256(inspect.getsource(core.patient_words).encode("utf-8")).hexdigest()
+
+
+def plain_reading(text: str) -> str:
+    """`text` as NLU reads it: core.patient_words' plain words, with the encoder's own
+    vocabulary telling known words from slips."""
+    return plain_words(text, encoder_words().__contains__)
 
 
 @DefaultV1Recipe.register(
@@ -55,6 +71,11 @@ class PatientWords(GraphComponent):
         """Create the component."""
         return cls()
 
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The word lists' version (`reading_version`)."""
+        return reading_version()
+
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """The training examples in the same plain words (a featurizer's place in the
         recipe is what makes Rasa run this on them)."""
@@ -63,12 +84,11 @@ class PatientWords(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Replace each message's text by its plain reading (when that differs)."""
-        known = encoder_words()
         for message in messages:
             text = message.get(TEXT)
             if not isinstance(text, str) or not text:
                 continue
-            read = plain_words(text, known.__contains__)
+            read = plain_reading(text)
             if read != text:
                 message.set(AS_TYPED, text)
                 message.set(TEXT, read)

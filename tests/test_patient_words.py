@@ -3,11 +3,15 @@ components/patient_words.py)."""
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
+from rasa.engine.training.fingerprinting import calculate_fingerprint_key
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import core.patient_words
 from components.patient_words import AS_TYPED, PatientWords, encoder_words
 from core.patient_words import is_shouting, plain_words, respell
 
@@ -98,3 +102,15 @@ def test_training_examples_are_read_the_same_way() -> None:
     example = Message(data={TEXT: "how does IMS work", "intent": "faq"})
     PatientWords().process_training_data(TrainingData([example]))
     assert example.get(TEXT) == "how does dry needling work"
+
+
+def test_changed_word_lists_read_the_training_data_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rasa's training cache keys a component on its own source; the plain-word reading
+    lives in core.patient_words, so its version is part of PatientWords' key (else the
+    training data read with a changed word list would be restored stale from the cache)."""
+    before = calculate_fingerprint_key(PatientWords, {}, {})
+    monkeypatch.setattr(
+        "inspect.getsource",
+        lambda obj, _real=inspect.getsource: _real(obj) + ("#" if obj is core.patient_words else ""),
+    )
+    assert calculate_fingerprint_key(PatientWords, {}, {}) != before
