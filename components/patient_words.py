@@ -43,12 +43,6 @@ def reading_version() -> str:
     return hashlib.sha256(inspect.getsource(core.patient_words).encode("utf-8")).hexdigest()
 
 
-def plain_reading(text: str) -> str:
-    """`text` as NLU reads it: core.patient_words' plain words, with the encoder's own
-    vocabulary telling known words from slips."""
-    return plain_words(text, encoder_words().__contains__)
-
-
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
 )
@@ -84,11 +78,12 @@ class PatientWords(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Replace each message's text by its plain reading (when that differs)."""
+        known = encoder_words()
         for message in messages:
             text = message.get(TEXT)
             if not isinstance(text, str) or not text:
                 continue
-            read = plain_reading(text)
+            read = plain_words(text, known.__contains__)
             if read != text:
                 message.set(AS_TYPED, text)
                 message.set(TEXT, read)
